@@ -1,0 +1,741 @@
+//! [`Writer`]: builds one or more sync runs into a `.c1z`, then replaces the file atomically.
+//!
+//! # Lifecycle
+//! [`Writer::open`] creates a private temp dir beside the output (so the final rename stays on one
+//! file system) and either unpacks the existing artifact into it — the new sync is *appended*, as
+//! the Go SDK does — or creates a fresh database. [`Writer::start_sync`], the `put_*` calls and
+//! [`Writer::finish_sync`] fill it. [`Writer::save`] applies retention, compacts the database
+//! into a self-contained rollback-journal file, compresses it to `<out>.<random>.tmp`, fsyncs,
+//! renames over `<out>` and fsyncs the directory.
+//!
+//! # Invariants
+//! - `<out>` is touched exactly once: by the final rename in [`Writer::save`]. Any earlier
+//!   failure, or dropping the writer, removes every temp file and leaves `<out>` as it was.
+//! - While building, SQLite runs with relaxed durability (`synchronous=OFF`, in-memory rollback
+//!   journal): the temp database is worthless after a crash anyway. Rollback still works, so a
+//!   failed batch leaves no partial rows.
+//! - One transaction per `put_*` call with cached prepared statements; memory does not grow with
+//!   the number of rows (SQLite's page cache is bounded).
+//! - Rows are upserted on `(external_id, sync_id)`: putting an object twice in one sync keeps one
+//!   row with the latest data.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use prost::Message;
+use rusqlite::{Connection, params};
+use tempfile::TempDir;
+
+use super::record::{self, grant_columns, id_parts, resource_key};
+use super::schema::{self, RESOURCES};
+use super::{Error, Result, SyncId, SyncStats, SyncType, container, stats};
+use crate::pb;
+
+/// How many finished full syncs [`Writer::save`] keeps (the SDK's default).
+pub const KEEP_FULL_SYNCS: usize = 2;
+
+/// Page cache while building: 64 MiB (negative `cache_size` is in KiB).
+const CACHE_KIB: i64 = 64 * 1024;
+/// Page cache while compacting in [`Writer::save`]: 8 MiB.
+const VACUUM_CACHE_KIB: i64 = 8 * 1024;
+
+/// What [`Writer::save`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SaveReport {
+    /// The artifact's path (the `out` given to [`Writer::open`]).
+    pub path: PathBuf,
+    /// Size of the artifact in bytes (magic + compressed frame).
+    pub bytes_written: u64,
+    /// Size of the uncompressed SQLite database in bytes.
+    pub db_bytes: u64,
+}
+
+/// Builds sync runs into a `.c1z` (see the module docs for the lifecycle and invariants).
+///
+/// Blocking; run it on a dedicated thread. Dropping it without [`Writer::save`] discards
+/// everything written and leaves the output file untouched.
+pub struct Writer {
+    // Field order matters: the connection closes before the temp dir is removed.
+    /// The build database, inside `dir`.
+    conn: Connection,
+    /// The current sync, between `start_sync` and `finish_sync`.
+    current: Option<SyncId>,
+    /// Where the artifact goes.
+    out: PathBuf,
+    /// The build database's path.
+    db_path: PathBuf,
+    /// Private temp dir beside `out`; removed on drop.
+    dir: TempDir,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer")
+            .field("out", &self.out)
+            .field("db_path", &self.db_path)
+            .field("current", &self.current)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Writer {
+    /// Starts work on `out`.
+    ///
+    /// The database is built in a private temp dir created in `out`'s parent directory. If `out`
+    /// exists and is a valid v1 c1z, its database is unpacked first and new syncs are appended
+    /// to it (older SDK schemas are extended with the missing optional columns). If `out` exists
+    /// but is not a readable v1 c1z, this fails and `out` is left alone.
+    pub fn open(out: &Path) -> Result<Writer> {
+        let name = out.file_name().ok_or_else(|| Error::InvalidPath {
+            path: out.to_path_buf(),
+        })?;
+        let parent = parent_dir(out);
+        let dir = tempfile::Builder::new()
+            .prefix(&format!(".{}.", name.to_string_lossy()))
+            .suffix(".tmp")
+            .tempdir_in(parent)
+            .map_err(Error::io("create a temp dir in", parent))?;
+        let db_path = dir.path().join("build.db");
+
+        let existing = match fs::metadata(out) {
+            Ok(_) => {
+                container::decompress(out, &db_path)?;
+                true
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+            Err(e) => return Err(Error::io("stat", out)(e)),
+        };
+
+        let conn = Connection::open(&db_path)?;
+        if existing {
+            // A damaged database surfaces here, on the first read of the schema.
+            schema::validate(&conn, out).map_err(|e| match e {
+                Error::Sqlite(_) => Error::NotSqlite {
+                    path: out.to_path_buf(),
+                },
+                e => e,
+            })?;
+        } else {
+            conn.pragma_update(None, "page_size", 4096)?;
+        }
+        // Leaves WAL mode (SDK files are often WAL) for an in-memory rollback journal.
+        conn.pragma_update_and_check(None, "journal_mode", "MEMORY", |_| Ok(()))?;
+        conn.pragma_update(None, "synchronous", "OFF")?;
+        conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
+        conn.pragma_update(None, "trusted_schema", "OFF")?;
+        schema::ensure(&conn, out)?;
+
+        tracing::debug!(out = %out.display(), appending = existing, "c1z writer opened");
+        Ok(Writer {
+            conn,
+            current: None,
+            out: out.to_path_buf(),
+            db_path,
+            dir,
+        })
+    }
+
+    /// The path the artifact will be saved to.
+    pub fn path(&self) -> &Path {
+        &self.out
+    }
+
+    /// The current sync's id, between [`Writer::start_sync`] and [`Writer::finish_sync`].
+    pub fn current_sync(&self) -> Option<&SyncId> {
+        self.current.as_ref()
+    }
+
+    /// Starts a new sync run: a fresh KSUID, `started_at` now, `sync_token=''`,
+    /// `grants_backfilled=1`. Fails if a sync is already in progress.
+    pub fn start_sync(&mut self, sync_type: SyncType) -> Result<SyncId> {
+        if let Some(id) = &self.current {
+            return Err(Error::SyncInProgress(id.to_string()));
+        }
+        let id = SyncId::generate();
+        self.conn.execute(
+            "insert into v1_sync_runs (sync_id, started_at, sync_token, sync_type, grants_backfilled) \
+             values (?1, ?2, '', ?3, 1)",
+            params![id.as_str(), record::now_timestamp(), sync_type.as_str()],
+        )?;
+        tracing::debug!(sync_id = %id, sync_type = %sync_type, "sync started");
+        self.current = Some(id.clone());
+        Ok(id)
+    }
+
+    fn sync_id(&self) -> Result<&str> {
+        self.current
+            .as_ref()
+            .map(SyncId::as_str)
+            .ok_or(Error::NoSyncInProgress)
+    }
+
+    /// Upserts resource types (`external_id` = `ResourceType.id`) in one transaction.
+    pub fn put_resource_types(&mut self, items: &[pb::v2::ResourceType]) -> Result<()> {
+        let sync_id = self.sync_id()?.to_owned();
+        if items.is_empty() {
+            return Ok(());
+        }
+        let now = record::now_timestamp();
+        let tx = self.conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "insert into v1_resource_types (external_id, data, sync_id, discovered_at) \
+                 values (?1, ?2, ?3, ?4) \
+                 on conflict (external_id, sync_id) do update set data = excluded.data",
+            )?;
+            for rt in items {
+                stmt.execute(params![rt.id, rt.encode_to_vec(), sync_id, now])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Upserts resources (`external_id` = `"<type>:<id>"`, parent columns from
+    /// `parent_resource_id` or NULL) in one transaction.
+    pub fn put_resources(&mut self, items: &[pb::v2::Resource]) -> Result<()> {
+        let sync_id = self.sync_id()?.to_owned();
+        if items.is_empty() {
+            return Ok(());
+        }
+        let now = record::now_timestamp();
+        let tx = self.conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "insert into v1_resources (resource_type_id, external_id, parent_resource_type_id, \
+                 parent_resource_id, data, sync_id, discovered_at) \
+                 values (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+                 on conflict (external_id, sync_id) do update set \
+                 resource_type_id = excluded.resource_type_id, \
+                 parent_resource_type_id = excluded.parent_resource_type_id, \
+                 parent_resource_id = excluded.parent_resource_id, \
+                 data = excluded.data",
+            )?;
+            for r in items {
+                let (ty, _) = id_parts(r.id.as_ref());
+                let parent = r.parent_resource_id.as_ref();
+                stmt.execute(params![
+                    ty,
+                    resource_key(r.id.as_ref()),
+                    parent.map(|p| p.resource_type.as_str()),
+                    parent.map(|p| p.resource.as_str()),
+                    r.encode_to_vec(),
+                    sync_id,
+                    now
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Upserts entitlements (`external_id` = `Entitlement.id`, resource columns from
+    /// `entitlement.resource.id`) in one transaction.
+    pub fn put_entitlements(&mut self, items: &[pb::v2::Entitlement]) -> Result<()> {
+        let sync_id = self.sync_id()?.to_owned();
+        if items.is_empty() {
+            return Ok(());
+        }
+        let now = record::now_timestamp();
+        let tx = self.conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "insert into v1_entitlements (resource_type_id, resource_id, external_id, data, \
+                 sync_id, discovered_at) values (?1, ?2, ?3, ?4, ?5, ?6) \
+                 on conflict (external_id, sync_id) do update set \
+                 resource_type_id = excluded.resource_type_id, \
+                 resource_id = excluded.resource_id, data = excluded.data",
+            )?;
+            for e in items {
+                let (ty, id) = id_parts(e.resource.as_ref().and_then(|r| r.id.as_ref()));
+                stmt.execute(params![ty, id, e.id, e.encode_to_vec(), sync_id, now])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Upserts grants in one transaction. A `GrantExpandable` annotation is moved out of `data`
+    /// into `expansion` (with `needs_expansion=1`); other grants get NULL and 0.
+    pub fn put_grants(&mut self, items: &[pb::v2::Grant]) -> Result<()> {
+        let sync_id = self.sync_id()?.to_owned();
+        if items.is_empty() {
+            return Ok(());
+        }
+        let now = record::now_timestamp();
+        let tx = self.conn.transaction()?;
+        {
+            // The conflict clause is the SDK's: needs_expansion flips to 1 only when the
+            // expansion changes, and to 0 when it goes away.
+            let mut stmt = tx.prepare_cached(
+                "insert into v1_grants (resource_type_id, resource_id, entitlement_id, \
+                 principal_resource_type_id, principal_resource_id, external_id, expansion, \
+                 needs_expansion, data, sync_id, discovered_at) \
+                 values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
+                 on conflict (external_id, sync_id) do update set \
+                 resource_type_id = excluded.resource_type_id, \
+                 resource_id = excluded.resource_id, \
+                 entitlement_id = excluded.entitlement_id, \
+                 principal_resource_type_id = excluded.principal_resource_type_id, \
+                 principal_resource_id = excluded.principal_resource_id, \
+                 data = excluded.data, \
+                 expansion = excluded.expansion, \
+                 needs_expansion = case \
+                   when excluded.expansion is null or excluded.expansion = x'' then 0 \
+                   when v1_grants.expansion is null then 1 \
+                   when v1_grants.expansion != excluded.expansion then 1 \
+                   else v1_grants.needs_expansion end",
+            )?;
+            for g in items {
+                let ent = g.entitlement.as_ref();
+                let (ty, id) = id_parts(ent.and_then(|e| e.resource.as_ref()?.id.as_ref()));
+                let (pty, pid) = id_parts(g.principal.as_ref().and_then(|p| p.id.as_ref()));
+                let cols = grant_columns(g);
+                let needs = i64::from(cols.expansion.is_some());
+                stmt.execute(params![
+                    ty,
+                    id,
+                    ent.map_or("", |e| e.id.as_str()),
+                    pty,
+                    pid,
+                    g.id,
+                    cols.expansion,
+                    needs,
+                    cols.data,
+                    sync_id,
+                    now
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Resources of the current sync of one type with `rowid > after`, ordered by rowid, at most
+    /// `limit`. Pass the last rowid returned as the next `after` to walk all of them.
+    pub fn resources_after(
+        &mut self,
+        resource_type_id: &str,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<(i64, pb::v2::Resource)>> {
+        let sync_id = self.sync_id()?;
+        let mut stmt = self.conn.prepare_cached(
+            "select id, data from v1_resources \
+             where resource_type_id = ?1 and id > ?2 and sync_id = ?3 order by id limit ?4",
+        )?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut rows = stmt.query(params![resource_type_id, after, sync_id, limit])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let rowid: i64 = row.get(0)?;
+            let data = row.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
+            let r = pb::v2::Resource::decode(data).map_err(|source| Error::Decode {
+                table: RESOURCES,
+                rowid,
+                source,
+            })?;
+            out.push((rowid, r));
+        }
+        Ok(out)
+    }
+
+    /// Stores the connector's resume state for the current sync.
+    pub fn set_sync_token(&mut self, token: &str) -> Result<()> {
+        let sync_id = self.sync_id()?;
+        self.conn
+            .prepare_cached("update v1_sync_runs set sync_token = ?1 where sync_id = ?2")?
+            .execute(params![token, sync_id])?;
+        Ok(())
+    }
+
+    /// Marks the current sync finished: counts its rows, stores the stats JSON and
+    /// `supports_diff=1`, then `ended_at`. Returns the stats.
+    pub fn finish_sync(&mut self) -> Result<SyncStats> {
+        let sync_id = self.sync_id()?.to_owned();
+        let stats = stats::compute(&self.conn, &sync_id)?;
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "update v1_sync_runs set stats = ?1, supports_diff = 1 where sync_id = ?2",
+            params![stats.to_json(), sync_id],
+        )?;
+        tx.execute(
+            "update v1_sync_runs set ended_at = ?1 where sync_id = ?2 and ended_at is null",
+            params![record::now_timestamp(), sync_id],
+        )?;
+        tx.commit()?;
+        tracing::debug!(sync_id = %sync_id, ?stats, "sync finished");
+        self.current = None;
+        Ok(stats)
+    }
+
+    /// Applies retention, compacts and compresses the database, and atomically replaces `out`.
+    ///
+    /// Retention keeps the newest [`KEEP_FULL_SYNCS`] finished full syncs and deletes every row
+    /// of older finished full syncs from all `v1_` tables (other runs are left alone). The
+    /// database is then `VACUUM`ed into a rollback-journal, page-size-4096 file and compressed
+    /// into `<out>.<random>.tmp` in the same directory, which is fsynced and renamed over `out`;
+    /// finally the directory is fsynced. On any failure the temp files are removed and `out`
+    /// is untouched.
+    ///
+    /// A sync that was started but not finished is saved as it is (no `ended_at`): a checkpoint
+    /// readers show only while it is recent and no finished full sync exists.
+    pub fn save(self) -> Result<SaveReport> {
+        let Writer {
+            conn,
+            out,
+            db_path,
+            dir,
+            ..
+        } = self;
+        apply_retention(&conn)?;
+
+        // Compact into a fresh, self-contained file; the build database is then discarded.
+        let final_db = dir.path().join("final.db");
+        conn.pragma_update_and_check(None, "journal_mode", "DELETE", |_| Ok(()))?;
+        // VACUUM INTO gives the copy the source's cache size; a sequential copy needs little.
+        conn.pragma_update(None, "cache_size", -VACUUM_CACHE_KIB)?;
+        conn.execute("vacuum into ?1", [final_db.to_string_lossy()])?;
+        conn.close().map_err(|(_, e)| e)?;
+        let _ = fs::remove_file(&db_path);
+        {
+            let check = Connection::open(&final_db)?;
+            let mode: String =
+                check.pragma_update_and_check(None, "journal_mode", "DELETE", |r| r.get(0))?;
+            if !mode.eq_ignore_ascii_case("delete") {
+                return Err(Error::Schema {
+                    path: out,
+                    detail: format!("the compacted database stayed in journal mode {mode}"),
+                });
+            }
+            let page_size: i64 = check.pragma_query_value(None, "page_size", |r| r.get(0))?;
+            if page_size != 4096 {
+                // Only reachable when appending to a file with another page size.
+                check.pragma_update(None, "page_size", 4096)?;
+                check.execute_batch("vacuum")?;
+            }
+            check.close().map_err(|(_, e)| e)?;
+        }
+        let db_bytes = fs::metadata(&final_db)
+            .map_err(Error::io("stat", &final_db))?
+            .len();
+
+        let parent = parent_dir(&out);
+        let name = out
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mut tmp = tempfile::Builder::new()
+            .prefix(&format!("{name}."))
+            .suffix(".tmp")
+            .tempfile_in(parent)
+            .map_err(Error::io("create a temp file in", parent))?;
+        let tmp_path = tmp.path().to_path_buf();
+        // Keep the permissions of the artifact being replaced (new files stay owner-only).
+        if let Ok(meta) = fs::metadata(&out) {
+            let _ = fs::set_permissions(&tmp_path, meta.permissions());
+        }
+        let bytes_written = container::compress(&final_db, tmp.as_file_mut(), &tmp_path)?;
+        tmp.as_file()
+            .sync_all()
+            .map_err(Error::io("fsync", &tmp_path))?;
+        tmp.persist(&out).map_err(|e| Error::Io {
+            op: "rename the new artifact over",
+            path: out.clone(),
+            source: e.error,
+        })?;
+        if let Err(e) = sync_dir(parent) {
+            // The rename has happened; the new artifact is in place either way.
+            tracing::warn!(dir = %parent.display(), error = %e, "could not fsync the directory");
+        }
+        if let Err(e) = dir.close() {
+            tracing::warn!(error = %e, "could not remove the c1z temp dir");
+        }
+        tracing::debug!(path = %out.display(), bytes_written, db_bytes, "c1z saved");
+        Ok(SaveReport {
+            path: out,
+            bytes_written,
+            db_bytes,
+        })
+    }
+}
+
+/// The directory `path` lives in (`.` for a bare file name).
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// fsyncs a directory so a rename in it is durable (a no-op where directories cannot be opened).
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::fs::File::open(dir)?.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(())
+    }
+}
+
+/// Deletes the rows of every finished full sync but the newest [`KEEP_FULL_SYNCS`] from every
+/// `v1_` table with a `sync_id` column, in one transaction.
+fn apply_retention(conn: &Connection) -> Result<()> {
+    let doomed: Vec<String> = conn
+        .prepare(
+            "select sync_id from v1_sync_runs where ended_at is not null and sync_type = 'full' \
+             order by ended_at desc, sync_id desc limit -1 offset ?1",
+        )?
+        .query_map([KEEP_FULL_SYNCS as i64], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    if doomed.is_empty() {
+        return Ok(());
+    }
+    let tables: Vec<String> = conn
+        .prepare(
+            "select m.name from sqlite_master m where m.type = 'table' \
+             and m.name like 'v1\\_%' escape '\\' \
+             and exists (select 1 from pragma_table_info(m.name) p where p.name = 'sync_id') \
+             order by m.name",
+        )?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let tx = conn.unchecked_transaction()?;
+    for table in &tables {
+        let quoted = table.replace('"', "\"\"");
+        let mut stmt = tx.prepare(&format!("delete from \"{quoted}\" where sync_id = ?1"))?;
+        for sync_id in &doomed {
+            stmt.execute([sync_id])?;
+        }
+    }
+    tx.commit()?;
+    tracing::info!(removed = ?doomed, "removed old syncs from the c1z");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rusqlite::OptionalExtension;
+
+    /// One column of a sync run, as text.
+    fn sync_run_column(conn: &Connection, sync_id: &str, column: &str) -> Option<String> {
+        conn.query_row(
+            &format!("select cast({column} as text) from v1_sync_runs where sync_id = ?1"),
+            [sync_id],
+            |r| r.get(0),
+        )
+        .optional()
+        .unwrap()
+        .flatten()
+    }
+    use crate::pb::v2::{Entitlement, Grant, GrantExpandable, Resource, ResourceId};
+
+    fn rid(ty: &str, id: &str) -> ResourceId {
+        ResourceId {
+            resource_type: ty.into(),
+            resource: id.into(),
+            ..Default::default()
+        }
+    }
+
+    fn resource(ty: &str, id: &str) -> Resource {
+        Resource {
+            id: Some(rid(ty, id)),
+            display_name: format!("{ty} {id}"),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn grant_rows_carry_expansion_and_key_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = Writer::open(&dir.path().join("a.c1z")).unwrap();
+        let sync = w.start_sync(SyncType::Full).unwrap();
+        let ent = Entitlement {
+            id: "group:g1:member".into(),
+            resource: Some(resource("group", "g1")),
+            ..Default::default()
+        };
+        let exp = GrantExpandable {
+            entitlement_ids: vec!["group:g2:member".into()],
+            ..Default::default()
+        };
+        let expandable = Grant {
+            id: "group:g1:member:group:g2".into(),
+            entitlement: Some(ent.clone()),
+            principal: Some(resource("group", "g2")),
+            annotations: vec![prost_types::Any {
+                type_url: "type.googleapis.com/c1.connector.v2.GrantExpandable".into(),
+                value: exp.encode_to_vec(),
+            }],
+            ..Default::default()
+        };
+        let plain = Grant {
+            id: "group:g1:member:user:u1".into(),
+            entitlement: Some(ent),
+            principal: Some(resource("user", "u1")),
+            ..Default::default()
+        };
+        w.put_grants(&[expandable, plain.clone()]).unwrap();
+        // Upserting again keeps one row per id.
+        w.put_grants(std::slice::from_ref(&plain)).unwrap();
+
+        /// external_id, resource_type_id, resource_id, entitlement_id, principal type,
+        /// expansion, needs_expansion, data.
+        type Row = (
+            String,
+            String,
+            String,
+            String,
+            String,
+            Option<Vec<u8>>,
+            i64,
+            Vec<u8>,
+        );
+        let rows: Vec<Row> = w
+            .conn
+            .prepare(
+                "select external_id, resource_type_id, resource_id, entitlement_id, \
+                 principal_resource_type_id, expansion, needs_expansion, data \
+                 from v1_grants order by id",
+            )
+            .unwrap()
+            .query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                ))
+            })
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        assert_eq!(rows.len(), 2);
+        let (ext, ty, id, ent_id, pty, expansion, needs, data) = &rows[0];
+        assert_eq!(
+            (
+                ext.as_str(),
+                ty.as_str(),
+                id.as_str(),
+                ent_id.as_str(),
+                pty.as_str()
+            ),
+            (
+                "group:g1:member:group:g2",
+                "group",
+                "g1",
+                "group:g1:member",
+                "group"
+            )
+        );
+        assert_eq!(expansion.as_deref(), Some(exp.encode_to_vec().as_slice()));
+        assert_eq!(*needs, 1);
+        assert!(
+            Grant::decode(data.as_slice())
+                .unwrap()
+                .annotations
+                .is_empty()
+        );
+        assert_eq!(rows[1].5, None);
+        assert_eq!(rows[1].6, 0);
+        assert_eq!(rows[1].7, plain.encode_to_vec());
+
+        let stats = w.finish_sync().unwrap();
+        assert_eq!(stats.grants, 2);
+        assert_eq!(
+            sync_run_column(&w.conn, sync.as_str(), "supports_diff").as_deref(),
+            Some("1")
+        );
+        assert_eq!(
+            sync_run_column(&w.conn, sync.as_str(), "grants_backfilled").as_deref(),
+            Some("1")
+        );
+    }
+
+    #[test]
+    fn writes_need_a_running_sync() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = Writer::open(&dir.path().join("a.c1z")).unwrap();
+        assert!(matches!(
+            w.put_resources(&[resource("user", "1")]),
+            Err(Error::NoSyncInProgress)
+        ));
+        w.start_sync(SyncType::Full).unwrap();
+        assert!(matches!(
+            w.start_sync(SyncType::Full),
+            Err(Error::SyncInProgress(_))
+        ));
+        w.finish_sync().unwrap();
+        assert!(matches!(w.finish_sync(), Err(Error::NoSyncInProgress)));
+    }
+
+    #[test]
+    fn resources_after_pages_by_rowid() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = Writer::open(&dir.path().join("a.c1z")).unwrap();
+        w.start_sync(SyncType::Full).unwrap();
+        let users: Vec<Resource> = (0..25).map(|i| resource("user", &i.to_string())).collect();
+        w.put_resources(&users).unwrap();
+        w.put_resources(&[resource("group", "g")]).unwrap();
+        let mut seen = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = w.resources_after("user", after, 10).unwrap();
+            if page.is_empty() {
+                break;
+            }
+            assert!(page.len() <= 10);
+            after = page.last().unwrap().0;
+            seen.extend(page.into_iter().map(|(_, r)| r));
+        }
+        assert_eq!(seen, users);
+    }
+
+    #[test]
+    fn retention_keeps_the_newest_two_finished_full_syncs_only() {
+        let conn = Connection::open_in_memory().unwrap();
+        schema::ensure(&conn, Path::new(":memory:")).unwrap();
+        let runs = [
+            ("a", "full", Some("2026-01-01 00:00:00")),
+            ("b", "full", Some("2026-01-02 00:00:00")),
+            ("p", "partial", Some("2026-01-02 12:00:00")),
+            ("u", "full", None),
+            ("c", "full", Some("2026-01-03 00:00:00.5")),
+            ("d", "full", Some("2026-01-03 00:00:00.5")), // tie on ended_at: sync_id decides
+        ];
+        for (id, ty, ended) in runs {
+            conn.execute(
+                "insert into v1_sync_runs (sync_id, started_at, ended_at, sync_token, sync_type) \
+                 values (?1, '2026-01-01', ?2, '', ?3)",
+                params![id, ended, ty],
+            )
+            .unwrap();
+            conn.execute(
+                "insert into v1_resource_types (external_id, data, sync_id, discovered_at) \
+                 values ('user', x'', ?1, 'x')",
+                [id],
+            )
+            .unwrap();
+        }
+        apply_retention(&conn).unwrap();
+        for table in ["v1_sync_runs", "v1_resource_types"] {
+            let left: Vec<String> = conn
+                .prepare(&format!("select sync_id from {table} order by id"))
+                .unwrap()
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .map(|r| r.unwrap())
+                .collect();
+            assert_eq!(left, ["p", "u", "c", "d"], "{table}");
+        }
+    }
+}

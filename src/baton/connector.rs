@@ -1,0 +1,110 @@
+//! The traits an application connector implements, modelled on the Go SDK's `ConnectorBuilder`
+//! and `ResourceSyncer`.
+//!
+//! A connector is a set of [`ResourceSyncer`]s, one per resource type, plus connector-wide
+//! metadata and validation. Each syncer answers one page at a time with an opaque
+//! continuation token ([`Page::next_token`]; empty means done), so the runtime can drive it
+//! in-process or over gRPC alike and never needs to hold a whole listing in memory.
+//!
+//! Nothing here knows about any particular application: the Notion mapping lives in
+//! `crate::connector`, and the code that drives these traits lives in [`super::client`] and
+//! [`super::sync`].
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use prost_types::Any;
+
+use super::error::Result;
+use crate::pb::v2;
+
+/// What the caller asked for: where to continue and how much it wants.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PageRequest {
+    /// The token from the previous page; empty for the first page.
+    pub token: String,
+    /// Requested page size; 0 lets the connector choose.
+    pub size: u32,
+}
+
+impl PageRequest {
+    /// The first page, at the connector's preferred size.
+    pub fn first() -> Self {
+        PageRequest::default()
+    }
+}
+
+/// One page of results.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Page<T> {
+    /// The items of this page.
+    pub items: Vec<T>,
+    /// Where to continue; empty when there is nothing more.
+    pub next_token: String,
+    /// Annotations for the whole page (rate-limit descriptions and the like).
+    pub annotations: Vec<Any>,
+}
+
+impl<T> Page<T> {
+    /// A final page holding `items`.
+    pub fn done(items: Vec<T>) -> Self {
+        Page {
+            items,
+            next_token: String::new(),
+            annotations: Vec::new(),
+        }
+    }
+
+    /// A page holding `items`, continued by `next_token`.
+    pub fn more(items: Vec<T>, next_token: String) -> Self {
+        Page {
+            items,
+            next_token,
+            annotations: Vec::new(),
+        }
+    }
+
+    /// An empty final page.
+    pub fn empty() -> Self {
+        Self::done(Vec::new())
+    }
+}
+
+/// Lists one resource type: its resources, their entitlements and their grants.
+#[async_trait]
+pub trait ResourceSyncer: Send + Sync {
+    /// The resource type this syncer serves (id, traits, annotations).
+    fn resource_type(&self) -> v2::ResourceType;
+
+    /// One page of resources, optionally under a parent.
+    async fn list(
+        &self,
+        parent: Option<&v2::ResourceId>,
+        page: &PageRequest,
+    ) -> Result<Page<v2::Resource>>;
+
+    /// One page of the entitlements a resource offers.
+    async fn entitlements(
+        &self,
+        resource: &v2::Resource,
+        page: &PageRequest,
+    ) -> Result<Page<v2::Entitlement>>;
+
+    /// One page of grants found while looking at `resource`. A grant may belong to another
+    /// resource's entitlement (the Notion connector emits role grants while listing users).
+    async fn grants(&self, resource: &v2::Resource, page: &PageRequest) -> Result<Page<v2::Grant>>;
+}
+
+/// An application connector: metadata, validation and one syncer per resource type.
+#[async_trait]
+pub trait Connector: Send + Sync + 'static {
+    /// Display name, description, capabilities, account-creation schema.
+    fn metadata(&self) -> v2::ConnectorMetadata;
+
+    /// Checks that the connector can reach the application with its credentials. Returns
+    /// annotations to pass back to the caller.
+    async fn validate(&self) -> Result<Vec<Any>>;
+
+    /// The syncers, one per resource type, in the order the types should be synced.
+    fn syncers(&self) -> Vec<Arc<dyn ResourceSyncer>>;
+}

@@ -1,0 +1,21 @@
+//! The generic Baton runtime. Not a word of Notion in here: this module could be its own crate.
+//!
+//! - [`connector`]: the traits an application connector implements.
+//! - [`client`]: the protocol-shaped interface the engine drives, and the in-process adapter.
+//! - [`sync`]: the sync engine, in the Go SDK's order, into a `.c1z`.
+//! - [`c1z`]: the artifact store (SQLite inside zstd), writer and reader.
+//! - [`ids`], [`annotations`], [`resource`]: id formats, `Any` packing, resource builders.
+//! - [`error`]: the error a connector reports, with its protocol code.
+
+pub mod annotations;
+pub mod c1z;
+pub mod client;
+pub mod connector;
+pub mod error;
+pub mod ids;
+pub mod resource;
+pub mod sync;
+
+pub use client::{ConnectorClient, Local};
+pub use connector::{Connector, Page, PageRequest, ResourceSyncer};
+pub use error::{Code, ConnectorError};

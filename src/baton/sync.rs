@@ -1,0 +1,620 @@
+//! The sync engine: drives any [`ConnectorClient`] into a `.c1z`, in the Go SDK's order.
+//!
+//! 1. `ListResourceTypes` (filtered by the caller's type list) → stored.
+//! 2. Per type, `ListResources` page by page (following `ChildResourceType` annotations into
+//!    child types with their parent) → stored as pages arrive.
+//! 3. `ListStaticEntitlements` per type (`NotFound` tolerated, like the Go syncer).
+//! 4. Unless entitlements and grants are skipped: per stored resource, `ListEntitlements`,
+//!    then per stored resource `ListGrants`, honouring `SkipEntitlements`, `SkipGrants` and
+//!    `SkipEntitlementsAndGrants` on the type or the resource.
+//! 5. Finish the sync run (stats) and save the file atomically.
+//!
+//! The store runs on its own thread ([`StoreThread`]): SQLite never blocks the async runtime,
+//! and network fetches overlap with writes. Items are written in batches of [`BATCH`] rows.
+//! Stored resources are read back in rowid order for steps 3–4, so memory does not grow with
+//! the size of the workspace.
+//!
+//! A sync either completes and replaces the artifact, or fails and leaves the previous one
+//! untouched: the store writes to temporary files and only `save` renames into place.
+//! Cancellation is checked between pages.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+use super::annotations::{find, has};
+use super::c1z::{self, SaveReport, SyncId, SyncStats, SyncType};
+use super::client::ConnectorClient;
+use super::error::{Code, ConnectorError};
+use crate::pb::v2;
+
+/// Rows per store transaction (the Go SDK uses the same batch size).
+pub const BATCH: usize = 1000;
+
+/// What to sync and how.
+#[derive(Clone, Debug, Default)]
+pub struct SyncOptions {
+    /// Only these resource type ids (all when `None`).
+    pub resource_types: Option<Vec<String>>,
+    /// Resources only: no entitlements, no grants (sync type `resources_only`).
+    pub skip_entitlements_and_grants: bool,
+    /// Page size to ask for; 0 lets the connector choose.
+    pub page_size: u32,
+    /// Fired by SIGINT/SIGTERM; checked between pages.
+    pub cancel: CancellationToken,
+}
+
+/// What a finished sync did.
+#[derive(Clone, Debug)]
+pub struct SyncReport {
+    /// The new sync run's id.
+    pub sync_id: SyncId,
+    /// Counts written, as stored in the sync run.
+    pub stats: SyncStats,
+    /// The saved artifact.
+    pub saved: SaveReport,
+    /// Wall time from start to saved file.
+    pub duration: Duration,
+}
+
+/// Why a sync failed. The previous artifact is untouched in every case.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SyncError {
+    /// The connector failed a call; `op` says which.
+    #[error("{op}: {source}")]
+    Connector {
+        /// The call that failed, e.g. `listing user resources`.
+        op: String,
+        /// The connector's error.
+        #[source]
+        source: ConnectorError,
+    },
+    /// The `.c1z` store failed.
+    #[error("writing {path}: {source}")]
+    Store {
+        /// The artifact being written.
+        path: PathBuf,
+        /// The store's error.
+        #[source]
+        source: c1z::Error,
+    },
+    /// The run was interrupted.
+    #[error("sync interrupted; {path} was left as it was")]
+    Cancelled {
+        /// The artifact that was not replaced.
+        path: PathBuf,
+    },
+    /// The store thread died.
+    #[error("the store thread stopped unexpectedly")]
+    StoreThread,
+}
+
+impl SyncError {
+    /// The protocol code of a connector failure, if this is one.
+    pub fn code(&self) -> Option<Code> {
+        match self {
+            SyncError::Connector { source, .. } => Some(source.code),
+            _ => None,
+        }
+    }
+}
+
+/// Syncs everything `client` offers into `out`.
+pub async fn sync_to_file(
+    client: &dyn ConnectorClient,
+    out: &Path,
+    opts: SyncOptions,
+) -> Result<SyncReport, SyncError> {
+    let started = Instant::now();
+    let sync_type = if opts.skip_entitlements_and_grants {
+        SyncType::ResourcesOnly
+    } else {
+        SyncType::Full
+    };
+    let store = StoreThread::open(out.to_path_buf())?;
+    let sync_id = store.start_sync(sync_type).await?;
+    info!(sync_id = %sync_id, file = %out.display(), "sync started");
+    let mut engine = Engine {
+        client,
+        store,
+        opts,
+        out: out.to_path_buf(),
+    };
+    engine.run().await?;
+    let stats = engine.store.finish().await?;
+    let saved = engine.store.save().await?;
+    Ok(SyncReport {
+        sync_id,
+        stats,
+        saved,
+        duration: started.elapsed(),
+    })
+}
+
+struct Engine<'a> {
+    client: &'a dyn ConnectorClient,
+    store: StoreThread,
+    opts: SyncOptions,
+    out: PathBuf,
+}
+
+impl Engine<'_> {
+    async fn run(&mut self) -> Result<(), SyncError> {
+        let client = self.client;
+        client
+            .validate()
+            .await
+            .map_err(|e| connector_err("validating the connector", e))?;
+        self.check_cancel()?;
+
+        let types = self.resource_types().await?;
+        self.store.put(Rows::ResourceTypes(types.clone())).await?;
+
+        self.store.phase("list-resources").await?;
+        for rt in &types {
+            self.list_resources(&rt.id, None).await?;
+        }
+        for rt in &types {
+            self.static_entitlements(&rt.id).await?;
+        }
+        if self.opts.skip_entitlements_and_grants {
+            return Ok(());
+        }
+        self.store.phase("list-entitlements").await?;
+        for rt in &types {
+            if !has::<v2::SkipEntitlements>(&rt.annotations)
+                && !has::<v2::SkipEntitlementsAndGrants>(&rt.annotations)
+            {
+                self.walk(&rt.id, Walk::Entitlements).await?;
+            }
+        }
+        self.store.phase("list-grants").await?;
+        for rt in &types {
+            if !has::<v2::SkipGrants>(&rt.annotations)
+                && !has::<v2::SkipEntitlementsAndGrants>(&rt.annotations)
+            {
+                self.walk(&rt.id, Walk::Grants).await?;
+            }
+        }
+        Ok(())
+    }
+
+    fn check_cancel(&self) -> Result<(), SyncError> {
+        if self.opts.cancel.is_cancelled() {
+            return Err(SyncError::Cancelled {
+                path: self.out.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    async fn resource_types(&self) -> Result<Vec<v2::ResourceType>, SyncError> {
+        let mut token = String::new();
+        let mut types = Vec::new();
+        loop {
+            let resp = self
+                .client
+                .list_resource_types(v2::ResourceTypesServiceListResourceTypesRequest {
+                    page_size: self.opts.page_size,
+                    page_token: token.clone(),
+                    ..Default::default()
+                })
+                .await
+                .map_err(|e| connector_err("listing resource types", e))?;
+            types.extend(resp.list);
+            if resp.next_page_token.is_empty() {
+                break;
+            }
+            token = resp.next_page_token;
+        }
+        if let Some(wanted) = &self.opts.resource_types {
+            for w in wanted {
+                if !types.iter().any(|t| &t.id == w) {
+                    let known: Vec<_> = types.iter().map(|t| t.id.as_str()).collect();
+                    return Err(connector_err(
+                        "selecting resource types",
+                        ConnectorError::invalid_argument(format!(
+                            "unknown resource type {w:?} in --sync-resource-types (known: {})",
+                            known.join(", ")
+                        )),
+                    ));
+                }
+            }
+            types.retain(|t| wanted.contains(&t.id));
+        }
+        Ok(types)
+    }
+
+    /// Lists every resource of `type_id` under `parent`, then descends into child types.
+    async fn list_resources(
+        &mut self,
+        type_id: &str,
+        parent: Option<v2::ResourceId>,
+    ) -> Result<(), SyncError> {
+        let mut token = String::new();
+        let mut children: Vec<(String, v2::ResourceId)> = Vec::new();
+        let mut total = 0usize;
+        loop {
+            self.check_cancel()?;
+            let resp = self
+                .client
+                .list_resources(v2::ResourcesServiceListResourcesRequest {
+                    resource_type_id: type_id.to_owned(),
+                    parent_resource_id: parent.clone(),
+                    page_size: self.opts.page_size,
+                    page_token: token.clone(),
+                    ..Default::default()
+                })
+                .await
+                .map_err(|e| connector_err(format!("listing {type_id} resources"), e))?;
+            for r in &resp.list {
+                if let (Some(child), Some(id)) =
+                    (find::<v2::ChildResourceType>(&r.annotations), r.id.as_ref())
+                {
+                    children.push((child.resource_type_id, id.clone()));
+                }
+            }
+            total += resp.list.len();
+            if !resp.list.is_empty() {
+                self.store.put(Rows::Resources(resp.list)).await?;
+            }
+            if resp.next_page_token.is_empty() {
+                break;
+            }
+            token = resp.next_page_token;
+        }
+        debug!(resource_type = type_id, count = total, "listed resources");
+        for (child_type, parent_id) in children {
+            Box::pin(self.list_resources(&child_type, Some(parent_id))).await?;
+        }
+        Ok(())
+    }
+
+    async fn static_entitlements(&self, type_id: &str) -> Result<(), SyncError> {
+        let mut token = String::new();
+        loop {
+            let resp = match self
+                .client
+                .list_static_entitlements(v2::EntitlementsServiceListStaticEntitlementsRequest {
+                    resource_type_id: type_id.to_owned(),
+                    page_size: self.opts.page_size,
+                    page_token: token.clone(),
+                    ..Default::default()
+                })
+                .await
+            {
+                Ok(resp) => resp,
+                Err(e) if e.code == Code::NotFound || e.code == Code::Unimplemented => {
+                    return Ok(());
+                }
+                Err(e) => {
+                    return Err(connector_err(
+                        format!("listing static entitlements of {type_id}"),
+                        e,
+                    ));
+                }
+            };
+            if !resp.list.is_empty() {
+                warn!(
+                    resource_type = type_id,
+                    count = resp.list.len(),
+                    "static entitlements are not expanded onto resources by this runtime"
+                );
+            }
+            if resp.next_page_token.is_empty() {
+                return Ok(());
+            }
+            token = resp.next_page_token;
+        }
+    }
+
+    /// Visits every stored resource of `type_id` (in rowid order, a batch at a time) and lists
+    /// its entitlements or grants.
+    async fn walk(&mut self, type_id: &str, what: Walk) -> Result<(), SyncError> {
+        let mut after = 0i64;
+        let mut buffer = Buffer::default();
+        loop {
+            let batch = self.store.resources_after(type_id, after, BATCH).await?;
+            let Some(&(last, _)) = batch.last() else {
+                break;
+            };
+            after = last;
+            for (_, resource) in batch {
+                if has::<v2::SkipEntitlementsAndGrants>(&resource.annotations) {
+                    continue;
+                }
+                self.check_cancel()?;
+                match what {
+                    Walk::Entitlements => self.entitlements_of(&resource, &mut buffer).await?,
+                    Walk::Grants => self.grants_of(&resource, &mut buffer).await?,
+                }
+                if buffer.entitlements.len() + buffer.grants.len() >= BATCH {
+                    self.flush(&mut buffer).await?;
+                }
+            }
+        }
+        self.flush(&mut buffer).await
+    }
+
+    async fn entitlements_of(
+        &self,
+        resource: &v2::Resource,
+        buffer: &mut Buffer,
+    ) -> Result<(), SyncError> {
+        let mut token = String::new();
+        loop {
+            let resp = self
+                .client
+                .list_entitlements(v2::EntitlementsServiceListEntitlementsRequest {
+                    resource: Some(resource.clone()),
+                    page_size: self.opts.page_size,
+                    page_token: token.clone(),
+                    ..Default::default()
+                })
+                .await
+                .map_err(|e| {
+                    connector_err(format!("listing entitlements of {}", describe(resource)), e)
+                })?;
+            buffer.entitlements.extend(resp.list);
+            if resp.next_page_token.is_empty() {
+                return Ok(());
+            }
+            token = resp.next_page_token;
+        }
+    }
+
+    async fn grants_of(
+        &self,
+        resource: &v2::Resource,
+        buffer: &mut Buffer,
+    ) -> Result<(), SyncError> {
+        let mut token = String::new();
+        loop {
+            let resp = self
+                .client
+                .list_grants(v2::GrantsServiceListGrantsRequest {
+                    resource: Some(resource.clone()),
+                    page_size: self.opts.page_size,
+                    page_token: token.clone(),
+                    ..Default::default()
+                })
+                .await
+                .map_err(|e| {
+                    connector_err(format!("listing grants of {}", describe(resource)), e)
+                })?;
+            buffer.grants.extend(resp.list);
+            if resp.next_page_token.is_empty() {
+                return Ok(());
+            }
+            token = resp.next_page_token;
+        }
+    }
+
+    async fn flush(&self, buffer: &mut Buffer) -> Result<(), SyncError> {
+        if !buffer.entitlements.is_empty() {
+            let rows = std::mem::take(&mut buffer.entitlements);
+            self.store.put(Rows::Entitlements(rows)).await?;
+        }
+        if !buffer.grants.is_empty() {
+            let rows = std::mem::take(&mut buffer.grants);
+            self.store.put(Rows::Grants(rows)).await?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Walk {
+    Entitlements,
+    Grants,
+}
+
+/// Entitlements and grants waiting to be written in one batch.
+#[derive(Default)]
+struct Buffer {
+    entitlements: Vec<v2::Entitlement>,
+    grants: Vec<v2::Grant>,
+}
+
+fn describe(resource: &v2::Resource) -> String {
+    resource
+        .id
+        .as_ref()
+        .map(super::ids::resource_key)
+        .unwrap_or_else(|| "a resource without id".to_owned())
+}
+
+fn connector_err(op: impl Into<String>, source: ConnectorError) -> SyncError {
+    SyncError::Connector {
+        op: op.into(),
+        source,
+    }
+}
+
+/// Rows for the store, one batch each.
+enum Rows {
+    ResourceTypes(Vec<v2::ResourceType>),
+    Resources(Vec<v2::Resource>),
+    Entitlements(Vec<v2::Entitlement>),
+    Grants(Vec<v2::Grant>),
+}
+
+type Reply<T> = oneshot::Sender<Result<T, c1z::Error>>;
+
+enum Command {
+    Start(SyncType, Reply<SyncId>),
+    Put(Rows),
+    Token(String),
+    ResourcesAfter {
+        type_id: String,
+        after: i64,
+        limit: usize,
+        reply: Reply<Vec<(i64, v2::Resource)>>,
+    },
+    Finish(Reply<SyncStats>),
+    Save(Reply<SaveReport>),
+}
+
+/// A [`c1z::Writer`] on a dedicated thread, fed through a bounded channel.
+///
+/// Writes are sent without waiting for them (the channel bounds how far the producer can run
+/// ahead); the first write error is kept and reported by the next call that waits for an
+/// answer. Dropping the handle without `save` drops the writer, which removes its temp files.
+pub struct StoreThread {
+    tx: mpsc::Sender<Command>,
+    path: PathBuf,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl StoreThread {
+    /// Opens the writer for `out` on a new thread.
+    pub fn open(out: PathBuf) -> Result<StoreThread, SyncError> {
+        let writer = c1z::Writer::open(&out).map_err(|source| SyncError::Store {
+            path: out.clone(),
+            source,
+        })?;
+        let (tx, rx) = mpsc::channel(8);
+        let thread = std::thread::Builder::new()
+            .name("c1z-writer".into())
+            .spawn(move || store_loop(writer, rx))
+            .map_err(|_| SyncError::StoreThread)?;
+        Ok(StoreThread {
+            tx,
+            path: out,
+            thread: Some(thread),
+        })
+    }
+
+    async fn send(&self, cmd: Command) -> Result<(), SyncError> {
+        self.tx.send(cmd).await.map_err(|_| SyncError::StoreThread)
+    }
+
+    async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, SyncError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(make(reply)).await?;
+        rx.await
+            .map_err(|_| SyncError::StoreThread)?
+            .map_err(|source| SyncError::Store {
+                path: self.path.clone(),
+                source,
+            })
+    }
+
+    async fn start_sync(&self, sync_type: SyncType) -> Result<SyncId, SyncError> {
+        self.ask(|r| Command::Start(sync_type, r)).await
+    }
+
+    async fn put(&self, rows: Rows) -> Result<(), SyncError> {
+        self.send(Command::Put(rows)).await
+    }
+
+    async fn phase(&self, phase: &str) -> Result<(), SyncError> {
+        let token = serde_json::json!({ "phase": phase, "version": 1 }).to_string();
+        self.send(Command::Token(token)).await
+    }
+
+    async fn resources_after(
+        &self,
+        type_id: &str,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<(i64, v2::Resource)>, SyncError> {
+        self.ask(|reply| Command::ResourcesAfter {
+            type_id: type_id.to_owned(),
+            after,
+            limit,
+            reply,
+        })
+        .await
+    }
+
+    async fn finish(&self) -> Result<SyncStats, SyncError> {
+        self.ask(Command::Finish).await
+    }
+
+    async fn save(mut self) -> Result<SaveReport, SyncError> {
+        let report = self.ask(Command::Save).await;
+        if let Some(t) = self.thread.take() {
+            let _ = tokio::task::spawn_blocking(move || t.join()).await;
+        }
+        report
+    }
+}
+
+fn store_loop(writer: c1z::Writer, mut rx: mpsc::Receiver<Command>) {
+    let mut writer = Some(writer);
+    // The first failed write; every later answer reports it.
+    let mut failed: Option<c1z::Error> = None;
+    while let Some(cmd) = rx.blocking_recv() {
+        let Some(w) = writer.as_mut() else {
+            break;
+        };
+        match cmd {
+            Command::Put(rows) => {
+                if failed.is_none() {
+                    let res = match rows {
+                        Rows::ResourceTypes(v) => w.put_resource_types(&v),
+                        Rows::Resources(v) => w.put_resources(&v),
+                        Rows::Entitlements(v) => w.put_entitlements(&v),
+                        Rows::Grants(v) => w.put_grants(&v),
+                    };
+                    failed = res.err();
+                }
+            }
+            Command::Token(t) => {
+                if failed.is_none() {
+                    failed = w.set_sync_token(&t).err();
+                }
+            }
+            Command::Start(t, reply) => {
+                let _ = reply.send(take_failed(&mut failed).and_then(|()| w.start_sync(t)));
+            }
+            Command::ResourcesAfter {
+                type_id,
+                after,
+                limit,
+                reply,
+            } => {
+                let _ = reply.send(
+                    take_failed(&mut failed)
+                        .and_then(|()| w.resources_after(&type_id, after, limit)),
+                );
+            }
+            Command::Finish(reply) => {
+                let _ = reply.send(take_failed(&mut failed).and_then(|()| w.finish_sync()));
+            }
+            Command::Save(reply) => {
+                let res = match (take_failed(&mut failed), writer.take()) {
+                    (Ok(()), Some(w)) => w.save(),
+                    (Err(e), _) => Err(e),
+                    (Ok(()), None) => continue,
+                };
+                let _ = reply.send(res);
+                break;
+            }
+        }
+    }
+}
+
+fn take_failed(failed: &mut Option<c1z::Error>) -> Result<(), c1z::Error> {
+    match failed.take() {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+impl Drop for StoreThread {
+    fn drop(&mut self) {
+        // Closing the channel ends the thread, which drops the writer and its temp files. Wait
+        // for it so that "no temp file left" holds when the caller regains control.
+        let (tx, _) = mpsc::channel(1);
+        drop(std::mem::replace(&mut self.tx, tx));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! Notion groups as `group` resources with a `member` entitlement.
+//!
+//! Group list pages carry each group's members, so the grants of a group come from the page
+//! that listed it: the member ids are parked in memory when the page arrives and handed out
+//! (and forgotten) when the group's grants are asked for. Only when a page leaves `members`
+//! out, or grants are asked for a group this process did not list, does the syncer fall back
+//! to `GET /Groups/{id}`. Members whose `type` says they are not users (nested groups) are
+//! skipped; a member without `type` is a user.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use tracing::warn;
+
+use super::paging::{self, Sessions};
+use super::{group_type, map_error, types, user_type};
+use crate::baton::resource::{self, ProfileValue};
+use crate::baton::{ConnectorError, Page, PageRequest, ResourceSyncer, ids};
+use crate::notion::{self, Group, GroupId, Member};
+use crate::pb::v2;
+
+/// Lists groups and their memberships.
+pub struct GroupSyncer {
+    client: notion::Client,
+    sessions: Sessions,
+    /// User ids of each listed group's members, until its grants are taken.
+    members: Mutex<HashMap<String, Vec<String>>>,
+    drift: Mutex<Vec<String>>,
+}
+
+impl GroupSyncer {
+    /// A syncer over `client`.
+    pub fn new(client: notion::Client) -> Self {
+        GroupSyncer {
+            client,
+            sessions: Sessions::default(),
+            members: Mutex::new(HashMap::new()),
+            drift: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Warnings for the run summary.
+    pub fn warnings(&self) -> Vec<String> {
+        lock(&self.drift).clone()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn user_members(members: &[Member]) -> Vec<String> {
+    let mut ids: Vec<String> = members
+        .iter()
+        .filter(|m| m.is_user() && !m.value.is_empty())
+        .map(|m| m.value.clone())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+/// The `group` resource for a SCIM group.
+pub fn group_resource(g: &Group) -> v2::Resource {
+    let mut fields: Vec<(&str, ProfileValue)> = vec![
+        ("group_id", g.id.to_string().into()),
+        ("group_name", g.display_name.clone().into()),
+    ];
+    if let Some(m) = &g.members {
+        fields.push((
+            "member_count",
+            ProfileValue::Num(user_members(m).len() as f64),
+        ));
+    }
+    resource::group_resource(
+        types::GROUP,
+        g.id.as_str(),
+        &g.display_name,
+        resource::profile(fields),
+    )
+}
+
+#[async_trait]
+impl ResourceSyncer for GroupSyncer {
+    fn resource_type(&self) -> v2::ResourceType {
+        group_type()
+    }
+
+    async fn list(
+        &self,
+        _parent: Option<&v2::ResourceId>,
+        page: &PageRequest,
+    ) -> Result<Page<v2::Resource>, ConnectorError> {
+        let (session, mut pager) = self.sessions.take(page)?;
+        let Some(req) = pager.next_request() else {
+            return Ok(Page::empty());
+        };
+        let resp = self
+            .client
+            .groups()
+            .list()
+            .start_index(req.start_index)
+            .count(req.count)
+            .send()
+            .await
+            .map_err(map_error)?;
+        let ids: Vec<&str> = resp.resources.iter().map(|g| g.id.as_str()).collect();
+        let fresh = pager.accept(&ids, resp.total_results);
+        let mut items = Vec::with_capacity(fresh.len());
+        {
+            let mut parked = lock(&self.members);
+            for i in fresh {
+                let g = &resp.resources[i];
+                if let Some(m) = &g.members {
+                    parked.insert(g.id.to_string(), user_members(m));
+                }
+                items.push(group_resource(g));
+            }
+        }
+        match pager.next_request() {
+            Some(next) if !pager.is_done() => {
+                let token = paging::encode(&paging::Position {
+                    session,
+                    start_index: next.start_index,
+                    page_size: next.count,
+                });
+                self.sessions.keep(session, pager);
+                Ok(Page::more(items, token))
+            }
+            _ => {
+                if let Some(d) = pager.drift() {
+                    let msg = format!("groups: {d}");
+                    warn!("{msg}");
+                    lock(&self.drift).push(msg);
+                }
+                Ok(Page::done(items))
+            }
+        }
+    }
+
+    async fn entitlements(
+        &self,
+        resource: &v2::Resource,
+        _page: &PageRequest,
+    ) -> Result<Page<v2::Entitlement>, ConnectorError> {
+        let name = &resource.display_name;
+        Ok(Page::done(vec![resource::assignment_entitlement(
+            resource,
+            "member",
+            format!("{name} Group member"),
+            format!("Member of the {name} group in Notion"),
+            vec![user_type()],
+            vec![],
+        )]))
+    }
+
+    async fn grants(
+        &self,
+        resource: &v2::Resource,
+        _page: &PageRequest,
+    ) -> Result<Page<v2::Grant>, ConnectorError> {
+        let Some(gid) = resource.id.as_ref() else {
+            return Err(ConnectorError::invalid_argument(
+                "the group resource has no id",
+            ));
+        };
+        let parked = lock(&self.members).remove(&gid.resource);
+        let members = match parked {
+            Some(m) => m,
+            None => {
+                let g = self
+                    .client
+                    .groups()
+                    .get(&GroupId::from(gid.resource.clone()))
+                    .await
+                    .map_err(map_error)?;
+                user_members(g.members.as_deref().unwrap_or_default())
+            }
+        };
+        let grants = members
+            .iter()
+            .map(|uid| resource::grant(gid, "member", &ids::resource_id(types::USER, uid)))
+            .collect();
+        Ok(Page::done(grants))
+    }
+}

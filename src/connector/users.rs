@@ -1,0 +1,224 @@
+//! Workspace members as `user` resources, and their workspace role as role grants.
+//!
+//! Mapping (one user record → one resource):
+//! - login and primary email from `userName` (Notion's member email); other addresses are kept
+//!   as secondary emails;
+//! - status ENABLED unless `active` is false (deprovisioned members can still be listed);
+//! - display name `name.formatted` → `givenName familyName` → `userName`;
+//! - profile: `email`, `first_name`, `last_name`, `workspace_role`, `active`, and
+//!   `role_source` = `scim` or `implied` (Notion left the role extension out, which means
+//!   `member`).
+//!
+//! The role grant is emitted while listing the user's grants, from the role kept in the
+//! profile: no extra request. A role value this connector does not know is kept in the profile
+//! and warned about once; it never fails a sync.
+
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use tracing::warn;
+
+use super::paging::{self, Sessions};
+use super::roles::{self, IMPLIED_ROLE};
+use super::{map_error, types, user_type};
+use crate::baton::resource::{self, ProfileValue, UserSpec};
+use crate::baton::{ConnectorError, Page, PageRequest, ResourceSyncer, ids};
+use crate::notion::{self, User};
+use crate::pb::v2;
+
+/// Profile key holding the workspace role.
+pub const ROLE_KEY: &str = "workspace_role";
+
+/// Lists users through SCIM paging.
+pub struct UserSyncer {
+    client: notion::Client,
+    sessions: Sessions,
+    warned_roles: Mutex<BTreeSet<String>>,
+    drift: Mutex<Vec<String>>,
+}
+
+impl UserSyncer {
+    /// A syncer over `client`.
+    pub fn new(client: notion::Client) -> Self {
+        UserSyncer {
+            client,
+            sessions: Sessions::default(),
+            warned_roles: Mutex::new(BTreeSet::new()),
+            drift: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Warnings for the run summary.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out: Vec<String> = lock(&self.warned_roles)
+            .iter()
+            .map(|r| {
+                format!("unknown workspace role {r:?} kept in user profiles, no role grant emitted")
+            })
+            .collect();
+        out.extend(lock(&self.drift).iter().cloned());
+        out
+    }
+
+    fn note_role(&self, role: &str) {
+        if roles::role(role).is_none() && lock(&self.warned_roles).insert(role.to_owned()) {
+            warn!(
+                role,
+                "unknown Notion workspace role; kept in the user profile, no role grant"
+            );
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The `user` resource for a SCIM user.
+pub fn user_resource(u: &User) -> v2::Resource {
+    let (role, source) = match u.role.as_deref() {
+        Some(r) if !r.is_empty() => (r.to_owned(), "scim"),
+        _ => (IMPLIED_ROLE.to_owned(), "implied"),
+    };
+    let primary = if u.user_name.is_empty() {
+        u.primary_email().unwrap_or_default().to_owned()
+    } else {
+        u.user_name.clone()
+    };
+    let mut emails: Vec<(String, bool)> = Vec::new();
+    if !primary.is_empty() {
+        emails.push((primary.clone(), true));
+    }
+    for e in &u.emails {
+        if !e.value.is_empty() && !emails.iter().any(|(a, _)| a.eq_ignore_ascii_case(&e.value)) {
+            emails.push((e.value.clone(), false));
+        }
+    }
+    let name = u.name.as_ref();
+    let given = name
+        .and_then(|n| n.given_name.clone())
+        .filter(|s| !s.is_empty());
+    let family = name
+        .and_then(|n| n.family_name.clone())
+        .filter(|s| !s.is_empty());
+    let active = u.active.unwrap_or(true);
+
+    let mut fields: Vec<(&str, ProfileValue)> = vec![
+        ("email", primary.clone().into()),
+        (ROLE_KEY, role.into()),
+        ("role_source", source.into()),
+        ("active", active.into()),
+        ("user_name", u.user_name.clone().into()),
+    ];
+    if let Some(g) = &given {
+        fields.push(("first_name", g.clone().into()));
+    }
+    if let Some(f) = &family {
+        fields.push(("last_name", f.clone().into()));
+    }
+    if let Some(t) = u.title.as_ref().filter(|t| !t.is_empty()) {
+        fields.push(("title", t.clone().into()));
+    }
+
+    resource::user_resource(
+        types::USER,
+        UserSpec {
+            id: u.id.to_string(),
+            display_name: u.display_name(),
+            emails,
+            login: u.user_name.clone(),
+            enabled: active,
+            given_name: given,
+            family_name: family,
+            profile: resource::profile(fields),
+        },
+    )
+}
+
+#[async_trait]
+impl ResourceSyncer for UserSyncer {
+    fn resource_type(&self) -> v2::ResourceType {
+        user_type()
+    }
+
+    async fn list(
+        &self,
+        _parent: Option<&v2::ResourceId>,
+        page: &PageRequest,
+    ) -> Result<Page<v2::Resource>, ConnectorError> {
+        let (session, mut pager) = self.sessions.take(page)?;
+        let Some(req) = pager.next_request() else {
+            return Ok(Page::empty());
+        };
+        let resp = self
+            .client
+            .users()
+            .list()
+            .start_index(req.start_index)
+            .count(req.count)
+            .send()
+            .await
+            .map_err(map_error)?;
+        let ids: Vec<&str> = resp.resources.iter().map(|u| u.id.as_str()).collect();
+        let fresh = pager.accept(&ids, resp.total_results);
+        let items: Vec<v2::Resource> = fresh
+            .into_iter()
+            .map(|i| {
+                let u = &resp.resources[i];
+                if let Some(r) = u.role.as_deref() {
+                    self.note_role(r);
+                }
+                user_resource(u)
+            })
+            .collect();
+        match pager.next_request() {
+            Some(next) if !pager.is_done() => {
+                let token = paging::encode(&paging::Position {
+                    session,
+                    start_index: next.start_index,
+                    page_size: next.count,
+                });
+                self.sessions.keep(session, pager);
+                Ok(Page::more(items, token))
+            }
+            _ => {
+                if let Some(d) = pager.drift() {
+                    let msg = format!("users: {d}");
+                    warn!("{msg}");
+                    lock(&self.drift).push(msg);
+                }
+                Ok(Page::done(items))
+            }
+        }
+    }
+
+    async fn entitlements(
+        &self,
+        _resource: &v2::Resource,
+        _page: &PageRequest,
+    ) -> Result<Page<v2::Entitlement>, ConnectorError> {
+        // Users offer nothing to be granted (the type is marked SkipEntitlements).
+        Ok(Page::empty())
+    }
+
+    async fn grants(
+        &self,
+        resource: &v2::Resource,
+        _page: &PageRequest,
+    ) -> Result<Page<v2::Grant>, ConnectorError> {
+        let Some(uid) = resource.id.as_ref() else {
+            return Err(ConnectorError::invalid_argument(
+                "the user resource has no id",
+            ));
+        };
+        let role =
+            resource::profile_str(resource.profile.as_ref(), ROLE_KEY).unwrap_or(IMPLIED_ROLE);
+        let Some(r) = roles::role(role) else {
+            self.note_role(role);
+            return Ok(Page::empty());
+        };
+        let on = ids::resource_id(types::ROLE, r.id);
+        Ok(Page::done(vec![resource::grant(&on, "assigned", uid)]))
+    }
+}

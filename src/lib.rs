@@ -1,0 +1,30 @@
+//! baton-notion: a Baton connector for Notion Enterprise workspaces.
+//!
+//! It reads members, groups and workspace roles through Notion's SCIM 2.0 API and writes them
+//! as a Baton sync artifact (`.c1z`) that ConductorOne and the `baton` CLI read.
+//!
+//! # Layout
+//!
+//! Data flows one way: Notion → connector → Baton runtime → artifact. Each layer knows only the
+//! ones below it.
+//!
+//! - [`notion`]: the SCIM client (typed calls, paging, the error envelope). No Baton types.
+//! - [`baton`]: the generic Baton runtime: connector traits, the sync engine, the `.c1z` store.
+//!   No Notion types.
+//! - [`connector`]: the Notion ⇄ Baton mapping; implements [`baton::Connector`].
+//! - [`sim`]: a Notion SCIM simulator for tests, benchmarks and `baton-notion demo`.
+//! - [`pb`]: protobuf types generated from `proto/` by `build.rs`.
+//! - [`cli`]: flags, logging and modes; `main` only calls into it.
+//! - [`secret`]: the redacted string type for tokens.
+//!
+//! Errors are typed per layer (`notion::Error`, `baton::ConnectorError`, `baton::c1z::Error`,
+//! `baton::sync::SyncError`); `anyhow` appears only in [`cli`], which prints the chain once.
+#![deny(missing_docs)]
+
+pub mod baton;
+pub mod cli;
+pub mod connector;
+pub mod notion;
+pub mod pb;
+pub mod secret;
+pub mod sim;

@@ -1,0 +1,649 @@
+//! The client: configuration, the shared HTTP connection pool, and the one function every request
+//! goes through.
+//!
+//! [`Client`] is cheap to clone (an `Arc` inside) and shares one `reqwest::Client`, so clones reuse
+//! connections. Every request — list, get, the validation call, writes — is funnelled through the
+//! private `execute`, which:
+//!
+//! 1. counts the request under its endpoint template (`GET /Users/{id}`),
+//! 2. joins the path under the base URL's prefix and percent-encodes the query,
+//! 3. sends `Authorization: Bearer …` (a header value marked sensitive, built once),
+//!    `Accept: application/scim+json, application/json`, and for bodies
+//!    `Content-Type: application/scim+json`, under the configured per-request timeout,
+//! 4. reads the whole body as bytes, logs method, endpoint, status and elapsed time at `debug`
+//!    (never headers), and
+//! 5. turns a non-2xx answer into [`Error::Scim`] (with `Retry-After`), a timeout into
+//!    [`Error::Timeout`], and any other failure into [`Error::Transport`].
+//!
+//! Retries and client-side rate limiting are not done here yet; they will wrap `execute`, using
+//! [`Error::is_retryable`] and [`Error::retry_after`].
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tracing::{debug, warn};
+
+use super::base_url::BaseUrl;
+use super::error::{Error, one_line};
+use super::groups::Groups;
+use super::models::{Group, ListResponse, User};
+use super::paging::{PageRequest, Pager, StopReason};
+use super::users::Users;
+use crate::secret::Secret;
+
+/// Notion's SCIM base URL (the tenant URL Notion and Entra give).
+pub const DEFAULT_BASE_URL: &str = "https://www.notion.so/scim/v2";
+
+/// Default per-request timeout.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// The longest time spent establishing a connection (capped by the request timeout).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The `Accept` header of every request.
+const ACCEPT_SCIM: &str = "application/scim+json, application/json";
+
+/// The `Content-Type` of request bodies.
+const CONTENT_TYPE_SCIM: &str = "application/scim+json";
+
+/// How to reach Notion.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// SCIM base URL, e.g. [`DEFAULT_BASE_URL`]; `http` only for loopback hosts.
+    pub base_url: String,
+    /// The SCIM bearer token (redacted in `Debug`).
+    pub token: Secret,
+    /// Per-request timeout, covering connect, send and reading the whole body.
+    pub timeout: Duration,
+    /// `User-Agent` header.
+    pub user_agent: String,
+}
+
+impl ClientConfig {
+    /// A configuration with the default timeout (300 s) and user agent
+    /// (`baton-notion/<version>`).
+    pub fn new(base_url: impl Into<String>, token: Secret) -> Self {
+        ClientConfig {
+            base_url: base_url.into(),
+            token,
+            timeout: DEFAULT_TIMEOUT,
+            user_agent: concat!("baton-notion/", env!("CARGO_PKG_VERSION")).to_owned(),
+        }
+    }
+}
+
+/// A Notion SCIM client. Cheap to clone; clones share the connection pool and request counters.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), baton_notion::notion::Error> {
+/// use baton_notion::notion::{Client, ClientConfig, DEFAULT_BASE_URL};
+/// use baton_notion::secret::Secret;
+///
+/// let client = Client::new(ClientConfig::new(DEFAULT_BASE_URL, Secret::new("secret_…")))?;
+/// client.service_provider_config().await?;
+/// let page = client.users().list().start_index(1).count(100).send().await?;
+/// for user in &page.resources {
+///     println!("{} {:?}", user.display_name(), user.role);
+/// }
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+/// State shared by all clones of a [`Client`].
+struct Inner {
+    /// The connection pool.
+    http: reqwest::Client,
+    /// Where requests go.
+    base: BaseUrl,
+    /// `Bearer <token>`, marked sensitive so no HTTP-layer `Debug` prints it.
+    authorization: HeaderValue,
+    /// Per-request timeout (also reported in [`Error::Timeout`]).
+    timeout: Duration,
+    /// `User-Agent`, for `Debug`.
+    user_agent: String,
+    /// Requests sent, indexed by [`Endpoint`].
+    counts: [AtomicU64; Endpoint::ALL.len()],
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", &self.inner.base.as_str())
+            .field("timeout", &self.inner.timeout)
+            .field("user_agent", &self.inner.user_agent)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Builds a client: validates the base URL (see [`BaseUrl`]) and the token (not blank, sendable
+    /// as a header; surrounding whitespace such as a token file's final newline is ignored). No
+    /// request is made.
+    ///
+    /// Installs rustls' `ring` crypto provider as the process default if none is installed yet
+    /// (reqwest is built without one and would otherwise panic).
+    pub fn new(cfg: ClientConfig) -> Result<Client, Error> {
+        let base = BaseUrl::parse(&cfg.base_url)?;
+        if cfg.token.is_blank() {
+            return Err(Error::MissingToken);
+        }
+        let token = cfg.token.expose().trim();
+        if !token.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(Error::InvalidToken {
+                reason: "it contains spaces, control characters or non-ASCII characters",
+            });
+        }
+        let mut authorization =
+            HeaderValue::try_from(format!("Bearer {token}")).map_err(|_| Error::InvalidToken {
+                reason: "it cannot be sent as an HTTP header",
+            })?;
+        authorization.set_sensitive(true);
+
+        if rustls::crypto::CryptoProvider::get_default().is_none() {
+            // Losing a race with another installer is fine: some provider is then installed.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        }
+        let http = reqwest::Client::builder()
+            .user_agent(cfg.user_agent.as_str())
+            .timeout(cfg.timeout)
+            .connect_timeout(cfg.timeout.min(CONNECT_TIMEOUT))
+            // SCIM endpoints do not redirect; following one could send the token elsewhere or
+            // turn a POST into a GET. A 3xx surfaces as an error that points at the base URL.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|source| Error::Setup { source })?;
+
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                base,
+                authorization,
+                timeout: cfg.timeout,
+                user_agent: cfg.user_agent,
+                counts: Default::default(),
+            }),
+        })
+    }
+
+    /// Operations on `/Users`.
+    pub fn users(&self) -> Users<'_> {
+        Users::new(self)
+    }
+
+    /// Operations on `/Groups`.
+    pub fn groups(&self) -> Groups<'_> {
+        Groups::new(self)
+    }
+
+    /// `GET /ServiceProviderConfig` — a cheap authenticated call used to validate the token.
+    pub async fn service_provider_config(&self) -> Result<serde_json::Value, Error> {
+        self.fetch_json(&Call::new(
+            Endpoint::ServiceProviderConfig,
+            ["ServiceProviderConfig"],
+        ))
+        .await
+    }
+
+    /// Requests made so far by endpoint template, every known endpoint included (zero when unused),
+    /// e.g. `{"GET /Groups": 1, "GET /Users": 3, "GET /Users/{id}": 0, …}`. Shared by clones.
+    pub fn request_counts(&self) -> BTreeMap<String, u64> {
+        Endpoint::ALL
+            .iter()
+            .map(|e| {
+                let n = self.inner.counts[*e as usize].load(Ordering::Relaxed);
+                (e.template().to_owned(), n)
+            })
+            .collect()
+    }
+
+    /// The base URL requests go to.
+    pub fn base_url(&self) -> &BaseUrl {
+        &self.inner.base
+    }
+
+    /// The per-request timeout.
+    pub fn timeout(&self) -> Duration {
+        self.inner.timeout
+    }
+
+    /// Sends one request and returns the status and body of a 2xx answer. The single funnel for
+    /// every request (see the module docs).
+    pub(crate) async fn execute(&self, call: &Call) -> Result<(StatusCode, Vec<u8>), Error> {
+        let method = call.endpoint.method();
+        let method_name = call.endpoint.method_name();
+        let endpoint = call.display();
+        self.inner.counts[call.endpoint as usize].fetch_add(1, Ordering::Relaxed);
+
+        let url = self.inner.base.join(&call.segments, &call.query);
+        let mut request = self
+            .inner
+            .http
+            .request(method, url)
+            .header(AUTHORIZATION, self.inner.authorization.clone())
+            .header(ACCEPT, ACCEPT_SCIM)
+            .timeout(self.inner.timeout);
+        if let Some(body) = &call.body {
+            request = request
+                .header(CONTENT_TYPE, CONTENT_TYPE_SCIM)
+                .body(body.clone());
+        }
+
+        let started = Instant::now();
+        let outcome = async {
+            let response = request.send().await?;
+            let status = response.status();
+            let retry_after = response
+                .headers()
+                .get(RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            let body = response.bytes().await?;
+            Ok::<_, reqwest::Error>((status, retry_after, body))
+        }
+        .await;
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+
+        match outcome {
+            Err(err) => {
+                debug!(
+                    method = method_name,
+                    endpoint = %endpoint,
+                    elapsed_ms,
+                    error = %error_chain(&err),
+                    "SCIM request failed"
+                );
+                Err(Error::transport(
+                    method_name,
+                    endpoint,
+                    err,
+                    self.inner.timeout,
+                ))
+            }
+            Ok((status, retry_after, body)) => {
+                debug!(
+                    method = method_name,
+                    endpoint = %endpoint,
+                    status = status.as_u16(),
+                    elapsed_ms,
+                    bytes = body.len(),
+                    "SCIM request"
+                );
+                if status.is_success() {
+                    Ok((status, body.into()))
+                } else {
+                    Err(Error::from_response(
+                        status.as_u16(),
+                        method_name,
+                        endpoint,
+                        &body,
+                        retry_after.as_deref(),
+                    ))
+                }
+            }
+        }
+    }
+
+    /// [`execute`](Self::execute), then parses the body as JSON.
+    pub(crate) async fn fetch_json<T: DeserializeOwned>(&self, call: &Call) -> Result<T, Error> {
+        let (_, body) = self.execute(call).await?;
+        decode(call, &body)
+    }
+
+    /// Like [`fetch_json`](Self::fetch_json), but a 204 or an empty body is `None`.
+    pub(crate) async fn fetch_optional_json<T: DeserializeOwned>(
+        &self,
+        call: &Call,
+    ) -> Result<Option<T>, Error> {
+        let (status, body) = self.execute(call).await?;
+        if status == StatusCode::NO_CONTENT || body.trim_ascii().is_empty() {
+            return Ok(None);
+        }
+        decode(call, &body).map(Some)
+    }
+}
+
+/// Parses a 2xx body, or explains which request's body did not parse.
+fn decode<T: DeserializeOwned>(call: &Call, body: &[u8]) -> Result<T, Error> {
+    serde_json::from_slice(body)
+        .map_err(|err| Error::decode(call.endpoint.method_name(), call.display(), &err, body))
+}
+
+/// An error and its sources on one line, for log fields.
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    one_line(&text, 500)
+}
+
+/// The endpoints this client calls, for counting and logging by template.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Endpoint {
+    ServiceProviderConfig,
+    ListUsers,
+    GetUser,
+    CreateUser,
+    PatchUser,
+    DeleteUser,
+    ListGroups,
+    GetGroup,
+    CreateGroup,
+    PatchGroup,
+    DeleteGroup,
+}
+
+impl Endpoint {
+    /// Every endpoint, in discriminant order (so `e as usize` indexes it).
+    const ALL: [Endpoint; 11] = [
+        Endpoint::ServiceProviderConfig,
+        Endpoint::ListUsers,
+        Endpoint::GetUser,
+        Endpoint::CreateUser,
+        Endpoint::PatchUser,
+        Endpoint::DeleteUser,
+        Endpoint::ListGroups,
+        Endpoint::GetGroup,
+        Endpoint::CreateGroup,
+        Endpoint::PatchGroup,
+        Endpoint::DeleteGroup,
+    ];
+
+    /// `METHOD /path/{param}`.
+    fn template(self) -> &'static str {
+        match self {
+            Endpoint::ServiceProviderConfig => "GET /ServiceProviderConfig",
+            Endpoint::ListUsers => "GET /Users",
+            Endpoint::GetUser => "GET /Users/{id}",
+            Endpoint::CreateUser => "POST /Users",
+            Endpoint::PatchUser => "PATCH /Users/{id}",
+            Endpoint::DeleteUser => "DELETE /Users/{id}",
+            Endpoint::ListGroups => "GET /Groups",
+            Endpoint::GetGroup => "GET /Groups/{id}",
+            Endpoint::CreateGroup => "POST /Groups",
+            Endpoint::PatchGroup => "PATCH /Groups/{id}",
+            Endpoint::DeleteGroup => "DELETE /Groups/{id}",
+        }
+    }
+
+    /// The method's name.
+    fn method_name(self) -> &'static str {
+        self.template()
+            .split_once(' ')
+            .map_or("GET", |(method, _)| method)
+    }
+
+    /// The HTTP method.
+    fn method(self) -> Method {
+        match self.method_name() {
+            "POST" => Method::POST,
+            "PATCH" => Method::PATCH,
+            "DELETE" => Method::DELETE,
+            _ => Method::GET,
+        }
+    }
+}
+
+/// One request, before it is sent: what the retry layer will replay.
+#[derive(Debug, Clone)]
+pub(crate) struct Call {
+    /// Which endpoint (method and template).
+    pub(crate) endpoint: Endpoint,
+    /// Path segments under the base URL, unencoded (`["Users", "<id>"]`).
+    pub(crate) segments: Vec<String>,
+    /// Query pairs in order, unencoded.
+    pub(crate) query: Vec<(String, String)>,
+    /// JSON body, for writes.
+    pub(crate) body: Option<Vec<u8>>,
+}
+
+impl Call {
+    /// A request without query or body.
+    pub(crate) fn new<const N: usize>(endpoint: Endpoint, segments: [&str; N]) -> Call {
+        Call {
+            endpoint,
+            segments: segments.iter().map(|s| (*s).to_owned()).collect(),
+            query: Vec::new(),
+            body: None,
+        }
+    }
+
+    /// Adds the query serialized from a builder (see [`query_pairs`]).
+    pub(crate) fn with_query<Q: Serialize>(mut self, query: &Q) -> Call {
+        self.query = query_pairs(query);
+        self
+    }
+
+    /// Adds a JSON body.
+    pub(crate) fn with_json<B: Serialize>(mut self, body: &B) -> Result<Call, Error> {
+        let bytes = serde_json::to_vec(body).map_err(|err| Error::Decode {
+            method: self.endpoint.method_name(),
+            endpoint: self.display(),
+            detail: format!("could not encode the request body: {err}"),
+        })?;
+        self.body = Some(bytes);
+        Ok(self)
+    }
+
+    /// `/Users/<id>?startIndex=1&count=100` for messages: unencoded, control characters escaped
+    /// so it stays on one line.
+    pub(crate) fn display(&self) -> String {
+        let mut out = String::new();
+        for segment in &self.segments {
+            out.push('/');
+            out.push_str(segment);
+        }
+        for (i, (key, value)) in self.query.iter().enumerate() {
+            out.push(if i == 0 { '?' } else { '&' });
+            out.push_str(key);
+            out.push('=');
+            out.push_str(value);
+        }
+        if out.chars().any(char::is_control) {
+            out = out.chars().flat_map(char::escape_debug).collect();
+        }
+        out
+    }
+}
+
+/// Serializes a list builder into query pairs: its JSON object's fields, `null`s skipped, in
+/// SCIM's conventional order (`startIndex`, `count`, `filter`, then the rest alphabetically).
+pub(crate) fn query_pairs<Q: Serialize>(query: &Q) -> Vec<(String, String)> {
+    let Ok(serde_json::Value::Object(map)) = serde_json::to_value(query) else {
+        return Vec::new();
+    };
+    let mut pairs: Vec<(String, String)> = map
+        .into_iter()
+        .filter_map(|(key, value)| {
+            let value = match value {
+                serde_json::Value::Null => return None,
+                serde_json::Value::String(s) => s,
+                other => other.to_string(),
+            };
+            Some((key, value))
+        })
+        .collect();
+    let rank = |key: &str| match key {
+        "startIndex" => 0,
+        "count" => 1,
+        "filter" => 2,
+        _ => 3,
+    };
+    pairs.sort_by(|(a, _), (b, _)| rank(a).cmp(&rank(b)).then_with(|| a.cmp(b)));
+    pairs
+}
+
+/// A resource with a SCIM id, for deduplication while paging.
+pub(crate) trait Resource {
+    /// The id as a string.
+    fn resource_id(&self) -> &str;
+}
+
+impl Resource for User {
+    fn resource_id(&self) -> &str {
+        self.id.as_str()
+    }
+}
+
+impl Resource for Group {
+    fn resource_id(&self) -> &str {
+        self.id.as_str()
+    }
+}
+
+/// Drives a [`Pager`] with `fetch`, yielding each resource once, lazily, page by page. Logs a
+/// warning when `totalResults` drifted or the page cap was hit.
+pub(crate) fn stream_resources<'a, T, F, Fut>(
+    what: &'static str,
+    pager: Pager,
+    fetch: F,
+) -> BoxStream<'a, Result<T, Error>>
+where
+    T: Resource + Send + 'a,
+    F: FnMut(PageRequest) -> Fut + Send + 'a,
+    Fut: Future<Output = Result<ListResponse<T>, Error>> + Send + 'a,
+{
+    futures::stream::try_unfold((pager, fetch), move |(mut pager, mut fetch)| async move {
+        let Some(request) = pager.next_request() else {
+            if let Some(drift) = pager.drift() {
+                warn!(what, %drift, "SCIM listing was not consistent");
+            }
+            if pager.stop_reason() == Some(StopReason::PageCap) {
+                warn!(
+                    what,
+                    pages = pager.pages(),
+                    "SCIM listing stopped at the page cap"
+                );
+            }
+            return Ok(None);
+        };
+        let page = fetch(request).await?;
+        let fresh = {
+            let ids: Vec<&str> = page.resources.iter().map(Resource::resource_id).collect();
+            pager.accept(&ids, page.total_results)
+        };
+        let mut keep = fresh.into_iter().peekable();
+        let items: Vec<T> = page
+            .resources
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, item)| keep.next_if_eq(&i).map(|_| item))
+            .collect();
+        Ok(Some((items, (pager, fetch))))
+    })
+    .map_ok(|items| futures::stream::iter(items.into_iter().map(Ok)))
+    .try_flatten()
+    .boxed()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(base: &str, token: &str) -> ClientConfig {
+        ClientConfig::new(base, Secret::new(token))
+    }
+
+    #[test]
+    fn defaults() {
+        let cfg = config(DEFAULT_BASE_URL, "secret_abc");
+        assert_eq!(cfg.timeout, Duration::from_secs(300));
+        assert_eq!(
+            cfg.user_agent,
+            format!("baton-notion/{}", env!("CARGO_PKG_VERSION"))
+        );
+        assert!(!format!("{cfg:?}").contains("secret_abc"));
+    }
+
+    #[test]
+    fn rejects_blank_and_malformed_tokens() {
+        assert!(matches!(
+            Client::new(config(DEFAULT_BASE_URL, " \n")),
+            Err(Error::MissingToken)
+        ));
+        let err = Client::new(config(DEFAULT_BASE_URL, "secret with space")).unwrap_err();
+        assert!(matches!(err, Error::InvalidToken { .. }));
+        assert!(!err.to_string().contains("secret with space"));
+        assert!(!format!("{err:?}").contains("with space"));
+        // A token file's trailing newline is fine.
+        Client::new(config(DEFAULT_BASE_URL, "secret_abc\n")).unwrap();
+    }
+
+    #[test]
+    fn rejects_remote_http() {
+        let err = Client::new(config("http://www.notion.so/scim/v2", "secret_abc")).unwrap_err();
+        assert!(matches!(err, Error::InvalidBaseUrl { .. }));
+        assert!(err.to_string().contains("use https"), "{err}");
+    }
+
+    #[test]
+    fn debug_never_shows_the_token() {
+        let client = Client::new(config("http://127.0.0.1:1/scim/v2", "secret_xyz789")).unwrap();
+        let debug = format!("{client:?}");
+        assert!(debug.contains("http://127.0.0.1:1/scim/v2"), "{debug}");
+        assert!(!debug.contains("xyz789"), "{debug}");
+        assert!(!format!("{:?}", client.inner.authorization).contains("xyz789"));
+    }
+
+    #[test]
+    fn counts_start_at_zero_for_every_endpoint() {
+        let client = Client::new(config("http://localhost:1", "t")).unwrap();
+        let counts = client.request_counts();
+        assert_eq!(counts.len(), Endpoint::ALL.len());
+        assert_eq!(counts["GET /Users/{id}"], 0);
+        assert_eq!(counts["GET /ServiceProviderConfig"], 0);
+        for (i, e) in Endpoint::ALL.iter().enumerate() {
+            assert_eq!(*e as usize, i);
+        }
+        assert_eq!(Endpoint::PatchGroup.method(), Method::PATCH);
+        assert_eq!(Endpoint::GetUser.method_name(), "GET");
+    }
+
+    /// Read-ahead spawns these on the runtime: they must be `Send`.
+    #[test]
+    fn request_futures_and_streams_are_send() {
+        fn assert_send<T: Send>(_: &T) {}
+        let client = Client::new(config("http://localhost:1", "t")).unwrap();
+        let id = crate::notion::UserId::from("u");
+        assert_send(&client.users().list().count(100).send());
+        assert_send(&client.users().get(&id));
+        assert_send(&client.groups().list().send());
+        assert_send(&client.service_provider_config());
+        assert_send(&client.users().list().into_stream());
+        assert_send(&client.groups().list().into_stream());
+        fn assert_shareable<T: Send + Sync + 'static>() {}
+        assert_shareable::<Client>();
+        assert_shareable::<Error>();
+    }
+
+    #[test]
+    fn call_display_is_unencoded_and_one_line() {
+        let call = Call::new(Endpoint::ListUsers, ["Users"]).with_query(&serde_json::json!({
+            "filter": "userName eq \"a b\"\n",
+            "count": 100,
+            "startIndex": 101,
+            "skipped": null
+        }));
+        assert_eq!(
+            call.display(),
+            "/Users?startIndex=101&count=100&filter=userName eq \\\"a b\\\"\\n"
+        );
+    }
+}

@@ -1,0 +1,60 @@
+//! Notion SCIM 2.0 client: typed calls, defensive paging and errors a user can act on.
+//!
+//! This module is the only place that speaks HTTP to Notion. It knows SCIM (RFC 7643/7644) and
+//! Notion's quirks (`spec/notion-scim.md`), and nothing about Baton: no protobufs, no resource
+//! types, no page tokens of the connector. The connector maps what it returns.
+//!
+//! # Layout
+//! - [`client`] — [`Client`] and [`ClientConfig`]: one shared `reqwest::Client`, the bearer token,
+//!   the per-request timeout, request counters, and the single private `execute` function every
+//!   request goes through (the later retry/rate-limit layer wraps that one function).
+//! - [`base_url`] — validation of the base URL (`https`, or `http` on loopback only) and joining
+//!   paths under its prefix.
+//! - [`users`], [`groups`] — handlers in the octocrab style: `client.users().list().count(100)
+//!   .send()`, `client.groups().get(&id)`; list builders serialize themselves as the query string.
+//! - [`paging`] — [`Pager`], a SCIM paging state machine with no HTTP in it: it advances by
+//!   resources received, dedupes ids in a compact set and knows when to stop.
+//! - [`models`] — [`User`], [`Group`], [`ListResponse`] and the id newtypes, deserialized
+//!   leniently (live Notion responses omit or vary many fields).
+//! - [`patch`] — RFC 7644 PatchOp bodies for the provisioning calls.
+//! - [`error`] — [`Error`], keeping Notion's status, `scimType` and `detail`.
+//!
+//! # Invariants
+//! - The token never appears in any `Debug`/`Display` output, error or log line. It lives in a
+//!   [`Secret`](crate::secret::Secret) and is exposed once, to build the `Authorization` header
+//!   (marked sensitive).
+//! - Every request is counted by endpoint template ([`Client::request_counts`]) and logged at
+//!   `debug` with method, endpoint, status and elapsed time — never headers.
+//! - Nothing here retries yet; [`Error::is_retryable`] classifies failures for the layer that will.
+#![deny(missing_docs)]
+
+pub mod base_url;
+pub mod client;
+pub mod error;
+pub mod groups;
+pub mod models;
+pub mod paging;
+pub mod patch;
+pub mod users;
+
+pub use base_url::BaseUrl;
+pub use client::{Client, ClientConfig, DEFAULT_BASE_URL, DEFAULT_TIMEOUT};
+pub use error::{Error, parse_retry_after};
+pub use groups::{Groups, ListGroups};
+pub use models::{
+    Email, EnterpriseUser, Group, GroupId, ListResponse, Manager, Member, Meta, Name, NewGroup,
+    NewUser, User, UserId,
+};
+pub use paging::{DEFAULT_MAX_PAGES, MAX_PAGE_SIZE, PageRequest, Pager, StopReason, TotalDrift};
+pub use patch::{PATCH_OP_SCHEMA, PatchOp, PatchOperation};
+pub use users::{ListUsers, Users, filter_eq};
+
+/// The URN of Notion's user extension, whose `role` holds the workspace role.
+pub const NOTION_USER_EXTENSION: &str = "urn:ietf:params:scim:schemas:extension:notion:2.0:User";
+/// The URN of the SCIM enterprise user extension (manager, department, …).
+pub const ENTERPRISE_USER_EXTENSION: &str =
+    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+/// The URN of the SCIM core user schema.
+pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+/// The URN of the SCIM core group schema.
+pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";

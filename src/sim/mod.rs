@@ -1,0 +1,64 @@
+//! A Notion SCIM 2.0 simulator: a real HTTP server (axum) that answers like Notion's
+//! `/scim/v2` API, for tests, benchmarks and `baton-notion demo`.
+//!
+//! It is faithful to `spec/notion-scim.md` — bearer auth, 1-based paging capped at 100, Notion's
+//! filter names, the role extension, digit-string timestamps, string `status` in error
+//! envelopes — and can be told to misbehave in the ways that spec warns about. It shares no code
+//! with `crate::notion` (the client it tests): the two agree only on the wire.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use baton_notion::sim::{Dataset, SimConfig, Simulator};
+//!
+//! let sim = Simulator::start(Dataset::reference(), SimConfig::default(), 0).await?;
+//! // point a client at sim.base_url() with `Authorization: Bearer sim-token` …
+//! assert_eq!(sim.counters().get("GET /Users"), None);
+//! sim.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Layout
+//! - `dataset`: [`Dataset`], [`SimUser`], [`SimGroup`]; the reference workspace and seeded
+//!   generation ([`GenSpec`]).
+//! - `config`: [`SimConfig`], the knobs (token, page size, latency, quirks, faults).
+//! - `server`: [`Simulator`] and [`SimHandle`]; the listener, the front-door middleware (auth,
+//!   latency, counting, `die_after_requests`) and graceful shutdown.
+//! - `handlers`: the endpoint table and the read endpoints; write endpoints slot in there.
+//! - `filter`: the `attribute eq "value"` filters Notion supports.
+//! - `scim_json`: the JSON shapes, serialized straight from borrowed data.
+//! - `store`: the live workspace behind an `RwLock`, with lazily built id indexes.
+//! - `counters`: per-endpoint request counts and the recent-request log ([`RecordedRequest`]).
+//!
+//! # Endpoints
+//! All under `/scim/v2`, all requiring `Authorization: Bearer <token>` (else 401):
+//! `GET /ServiceProviderConfig`, `GET /ResourceTypes`, `GET /Users`, `GET /Users/{id}`,
+//! `GET /Groups`, `GET /Groups/{id}`. Anything else gets a 404 SCIM envelope whose `detail`
+//! names the request (`no simulator route for POST /scim/v2/Foo`) and is counted as
+//! [`UNMATCHED`].
+//!
+//! # Invariants
+//! - Lists are in dataset order, stable between requests; list handling is O(page) unless a
+//!   filter is given.
+//! - Every request is counted exactly once, before its response leaves the server.
+//! - The simulator never logs the token it accepts or the one it was sent.
+
+mod config;
+mod counters;
+mod dataset;
+mod filter;
+mod handlers;
+mod scim_json;
+mod server;
+mod store;
+
+pub use config::SimConfig;
+pub use counters::{MAX_RECORDED_REQUESTS, RecordedRequest, UNMATCHED};
+pub use dataset::{
+    Dataset, GenSpec, ROLE_MEMBER, ROLE_MEMBERSHIP_ADMIN, ROLE_OWNER, ROLE_RESTRICTED_MEMBER,
+    SimGroup, SimUser,
+};
+pub use scim_json::{
+    ERROR_SCHEMA, GROUP_SCHEMA, LIST_RESPONSE_SCHEMA, NOTION_USER_EXTENSION, USER_SCHEMA,
+};
+pub use server::{SHUTDOWN_GRACE, SimHandle, Simulator};

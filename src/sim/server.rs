@@ -1,0 +1,521 @@
+//! Running a simulator: binding, the front door every request passes, fault injection, shutdown.
+//!
+//! # Request path
+//! ```text
+//! SimListener (TCP_NODELAY, one kill switch per connection)
+//!   └─ axum::serve ── Router built from handlers::endpoints() + named 404 fallback
+//!        └─ front_door: number → latency → die_after_requests? → bearer auth → handler → record
+//! ```
+//! [`front_door`] wraps every route and the fallback, so every request — matched or not,
+//! authorized or not — is counted exactly once under its endpoint key.
+//!
+//! # Dropping connections without a response
+//! `die_after_requests` must look like a server that died: no status line, just a closed
+//! connection. axum has no "drop this connection" response, so each accepted socket is wrapped in
+//! a [`KillableStream`] whose kill switch (a [`CancellationToken`]) reaches the handler through
+//! axum's `ConnectInfo`. A doomed request flips its connection's switch and returns a placeholder
+//! response; hyper's attempt to write it fails, and the connection is closed with nothing sent.
+//! The handler never runs for such a request, so future write endpoints will not mutate state for
+//! requests the client never sees answered.
+//!
+//! # Shutdown (decide, tell, wait)
+//! One [`CancellationToken`] per simulator. [`SimHandle::shutdown`] (or dropping the handle)
+//! cancels it; axum's graceful shutdown stops accepting, lets in-flight requests finish (latency
+//! sleeps are cut short by the same token) and closes idle keep-alive connections;
+//! `shutdown` then waits for the serving task, giving up after [`SHUTDOWN_GRACE`].
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::pin::Pin;
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::connect_info::Connected;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::serve::{IncomingStream, Listener};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, warn};
+
+use super::config::SimConfig;
+use super::counters::{Counters, RecordedRequest, UNMATCHED};
+use super::dataset::{Dataset, SimUser};
+use super::handlers::{self, SCIM_PREFIX};
+use super::store::Store;
+
+/// How long [`SimHandle::shutdown`] waits for in-flight requests before abandoning them.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Entry point: starts simulators. See [`Simulator::start`].
+#[derive(Debug, Clone, Copy)]
+pub struct Simulator;
+
+impl Simulator {
+    /// Binds `127.0.0.1:<port>` (`0` = an ephemeral port) and serves `dataset` with `config` in a
+    /// background task until the returned handle is shut down or dropped.
+    ///
+    /// Must be called inside a Tokio runtime (multi-threaded or current-thread).
+    pub async fn start(dataset: Dataset, config: SimConfig, port: u16) -> io::Result<SimHandle> {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port)).await?;
+        Self::start_on(listener, dataset, config).await
+    }
+
+    /// Like [`Simulator::start`], on a listener the caller bound (any address, e.g. for the demo).
+    pub async fn start_on(
+        listener: TcpListener,
+        dataset: Dataset,
+        config: SimConfig,
+    ) -> io::Result<SimHandle> {
+        let addr = listener.local_addr()?;
+        let base_url = format!("http://{}{SCIM_PREFIX}", reachable(addr));
+        let shutdown = CancellationToken::new();
+        let endpoints = handlers::endpoints();
+        let shared = Arc::new(Shared {
+            store: RwLock::new(Store::new(dataset)),
+            omit_role_for: config.omit_role_for.iter().cloned().collect(),
+            config,
+            base_url: base_url.clone(),
+            counters: Counters::default(),
+            known_endpoints: endpoints
+                .iter()
+                .map(|e| (e.method.clone(), e.template))
+                .collect(),
+            shutdown: shutdown.clone(),
+        });
+
+        let mut router = Router::new();
+        for endpoint in endpoints {
+            router = router.route(
+                &format!("{SCIM_PREFIX}{}", endpoint.template),
+                endpoint.handler,
+            );
+        }
+        let app = router
+            .fallback(handlers::unmatched)
+            .method_not_allowed_fallback(handlers::unmatched)
+            .layer(middleware::from_fn_with_state(shared.clone(), front_door))
+            .with_state(shared.clone());
+
+        let serve = axum::serve(
+            SimListener { inner: listener },
+            app.into_make_service_with_connect_info::<Connection>(),
+        )
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned());
+        let task = tokio::spawn(async move {
+            if let Err(error) = serve.await {
+                warn!(%error, "simulator stopped with an error");
+            }
+            debug!(%addr, "simulator stopped");
+        });
+        debug!(%addr, "simulator listening");
+
+        Ok(SimHandle {
+            addr,
+            base_url,
+            shared,
+            shutdown,
+            task: Some(task),
+        })
+    }
+}
+
+/// The address clients should use: an unspecified bind address becomes loopback.
+fn reachable(addr: SocketAddr) -> SocketAddr {
+    match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => {
+            SocketAddr::new(Ipv4Addr::LOCALHOST.into(), addr.port())
+        }
+        IpAddr::V6(ip) if ip.is_unspecified() => {
+            SocketAddr::new(Ipv6Addr::LOCALHOST.into(), addr.port())
+        }
+        _ => addr,
+    }
+}
+
+/// A running simulator. Dropping it starts a graceful shutdown in the background; call
+/// [`SimHandle::shutdown`] to wait for it.
+pub struct SimHandle {
+    /// Where the simulator listens.
+    addr: SocketAddr,
+    /// `http://<addr>/scim/v2`.
+    base_url: String,
+    /// State shared with the handlers.
+    shared: Arc<Shared>,
+    /// Cancelled to stop the server.
+    shutdown: CancellationToken,
+    /// The serving task; taken by `shutdown`.
+    task: Option<JoinHandle<()>>,
+}
+
+impl fmt::Debug for SimHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SimHandle")
+            .field("base_url", &self.base_url)
+            .field("total_requests", &self.total_requests())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SimHandle {
+    /// The socket address the simulator listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// SCIM base URL for clients: `http://127.0.0.1:PORT/scim/v2` (no trailing slash).
+    pub fn base_url(&self) -> String {
+        self.base_url.clone()
+    }
+
+    /// The configuration the simulator runs with.
+    pub fn config(&self) -> &SimConfig {
+        &self.shared.config
+    }
+
+    /// Requests per endpoint template (`"GET /Users"`, `"GET /Users/{id}"`, …); requests that
+    /// matched no route are under `"UNMATCHED"`. Endpoints never called are absent.
+    pub fn counters(&self) -> BTreeMap<String, u64> {
+        self.shared.counters.by_endpoint()
+    }
+
+    /// Every request that has reached the server, including rejected and dropped ones.
+    pub fn total_requests(&self) -> u64 {
+        self.shared.counters.total()
+    }
+
+    /// The most recent requests (at most 10,000), oldest first.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.shared.counters.recent()
+    }
+
+    /// Clears [`counters`](Self::counters) and [`requests`](Self::requests) (e.g. between
+    /// benchmark phases). [`total_requests`](Self::total_requests) keeps counting.
+    pub fn reset_counters(&self) {
+        self.shared.counters.reset();
+    }
+
+    /// A snapshot of the workspace as currently served.
+    pub fn state(&self) -> Dataset {
+        self.shared.read_store().snapshot()
+    }
+
+    /// Stops accepting connections, lets in-flight requests finish and waits for the server task
+    /// (at most [`SHUTDOWN_GRACE`]).
+    pub async fn shutdown(mut self) {
+        self.shutdown.cancel();
+        if let Some(mut task) = self.task.take()
+            && tokio::time::timeout(SHUTDOWN_GRACE, &mut task)
+                .await
+                .is_err()
+        {
+            warn!(addr = %self.addr, "simulator did not stop in time; abandoning it");
+            task.abort();
+        }
+    }
+}
+
+impl Drop for SimHandle {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// State every handler shares (behind an `Arc`).
+pub(crate) struct Shared {
+    /// The workspace; read endpoints take the read lock, write endpoints the write lock.
+    store: RwLock<Store>,
+    /// Behaviour knobs.
+    pub(crate) config: SimConfig,
+    /// `config.omit_role_for` as a set.
+    omit_role_for: HashSet<String>,
+    /// `http://<addr>/scim/v2`, for `$ref` and `meta.location`.
+    pub(crate) base_url: String,
+    /// Request accounting.
+    counters: Counters,
+    /// Method and template of every [`handlers::endpoints`] row, for counter keys.
+    known_endpoints: Vec<(Method, &'static str)>,
+    /// Cancelled when the simulator shuts down.
+    shutdown: CancellationToken,
+}
+
+impl Shared {
+    /// The store for reading (survives a poisoned lock: state is only replaced wholesale).
+    pub(crate) fn read_store(&self) -> RwLockReadGuard<'_, Store> {
+        self.store.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The store for writing (for write endpoints).
+    #[allow(dead_code)] // The write endpoints that use it are the next step.
+    pub(crate) fn write_store(&self) -> RwLockWriteGuard<'_, Store> {
+        self.store.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether `user`'s role extension is served (not listed in `omit_role_for`).
+    pub(crate) fn serves_role_of(&self, user: &SimUser) -> bool {
+        self.omit_role_for.is_empty() || !self.omit_role_for.contains(&user.id)
+    }
+
+    /// Counter key of a request: `"GET /Users/{id}"` if it hits an endpoint, else `UNMATCHED`.
+    ///
+    /// axum's `MatchedPath` needs a feature this crate does not enable, so the (literal or
+    /// single-segment `{param}`) templates are matched here; `endpoint_templates_agree_with_axum`
+    /// in `tests/sim.rs` keeps this in step with the router.
+    fn endpoint_of(&self, method: &Method, path: &str) -> String {
+        path.strip_prefix(SCIM_PREFIX)
+            .and_then(|rest| {
+                self.known_endpoints
+                    .iter()
+                    .find(|(m, template)| m == method && handlers::template_matches(template, rest))
+            })
+            .map(|(m, template)| handlers::endpoint_key(m, template))
+            .unwrap_or_else(|| UNMATCHED.to_owned())
+    }
+}
+
+/// Middleware around every route and the fallback: numbering, latency, `die_after_requests`,
+/// bearer auth, accounting and a debug log line.
+async fn front_door(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let sequence = shared.counters.arrive();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let query = request.uri().query().map(str::to_owned);
+    let endpoint = shared.endpoint_of(&method, &path);
+
+    if !shared.config.latency.is_zero() {
+        tokio::select! {
+            () = tokio::time::sleep(shared.config.latency) => {}
+            () = shared.shutdown.cancelled() => {}
+        }
+    }
+
+    let doomed = shared
+        .config
+        .die_after_requests
+        .is_some_and(|limit| sequence > limit);
+    let (response, status) = if doomed {
+        match request.extensions().get::<ConnectInfo<Connection>>() {
+            Some(ConnectInfo(connection)) => {
+                connection.kill.cancel();
+                // Never reaches the client: the connection fails the write and closes.
+                (Response::new(axum::body::Body::empty()), 0)
+            }
+            None => {
+                let response = handlers::scim_error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    None,
+                    "simulated server death needs the simulator's own listener",
+                );
+                (response, 500)
+            }
+        }
+    } else if let Err(detail) = check_bearer(request.headers(), &shared.config.token) {
+        let mut response = handlers::scim_error(StatusCode::UNAUTHORIZED, None, detail);
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        (response, 401)
+    } else {
+        let response = next.run(request).await;
+        let status = response.status().as_u16();
+        (response, status)
+    };
+
+    debug!(
+        %method,
+        path,
+        query = query.as_deref().unwrap_or(""),
+        endpoint,
+        status,
+        sequence,
+        elapsed_us = started.elapsed().as_micros() as u64,
+        "simulator request"
+    );
+    shared.counters.record(RecordedRequest {
+        method: method.to_string(),
+        path,
+        query,
+        endpoint,
+        status,
+    });
+    response
+}
+
+/// Checks `Authorization: Bearer <token>`; the error is the 401 `detail`. Never echoes tokens.
+fn check_bearer(headers: &HeaderMap, token: &str) -> Result<(), &'static str> {
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .ok_or("missing Authorization header: send `Authorization: Bearer <token>`")?;
+    let value = value
+        .to_str()
+        .map_err(|_| "Authorization header is not valid text")?;
+    match value.trim().split_once(' ') {
+        Some((scheme, credentials)) if scheme.eq_ignore_ascii_case("bearer") => {
+            if credentials.trim() == token {
+                Ok(())
+            } else {
+                Err("invalid or revoked bearer token")
+            }
+        }
+        _ => Err("Authorization header must use the Bearer scheme"),
+    }
+}
+
+/// The TCP listener the simulator serves from: sets `TCP_NODELAY` and gives every connection a
+/// kill switch.
+struct SimListener {
+    /// The bound socket.
+    inner: TcpListener,
+}
+
+impl Listener for SimListener {
+    type Io = KillableStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        // axum's impl for `TcpListener` already retries and backs off on accept errors.
+        let (stream, addr) = Listener::accept(&mut self.inner).await;
+        if let Err(error) = stream.set_nodelay(true) {
+            debug!(%error, "could not set TCP_NODELAY");
+        }
+        let stream = KillableStream {
+            inner: stream,
+            kill: CancellationToken::new(),
+        };
+        (stream, addr)
+    }
+
+    fn local_addr(&self) -> io::Result<Self::Addr> {
+        self.inner.local_addr()
+    }
+}
+
+/// A TCP stream that fails every read and write once its kill switch is flipped.
+struct KillableStream {
+    /// The connection.
+    inner: TcpStream,
+    /// Flipped by the front door to drop the connection without a response.
+    kill: CancellationToken,
+}
+
+impl KillableStream {
+    /// `Err` once killed.
+    fn alive(&self) -> io::Result<()> {
+        if self.kill.is_cancelled() {
+            Err(io::Error::new(
+                io::ErrorKind::ConnectionAborted,
+                "simulated server death (die_after_requests)",
+            ))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl AsyncRead for KillableStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        this.alive()?;
+        Pin::new(&mut this.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for KillableStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        this.alive()?;
+        Pin::new(&mut this.inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        this.alive()?;
+        Pin::new(&mut this.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        this.alive()?;
+        Pin::new(&mut this.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
+
+/// Per-connection data handed to handlers through `ConnectInfo`: the connection's kill switch.
+#[derive(Clone)]
+struct Connection {
+    /// Cancelling it makes the connection fail its next read or write.
+    kill: CancellationToken,
+}
+
+impl Connected<IncomingStream<'_, SimListener>> for Connection {
+    fn connect_info(stream: IncomingStream<'_, SimListener>) -> Self {
+        Connection {
+            kill: stream.io().kill.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_check() {
+        let mut headers = HeaderMap::new();
+        assert!(check_bearer(&headers, "t").is_err());
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Basic dDp0"),
+        );
+        assert!(check_bearer(&headers, "t").is_err());
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer nope"),
+        );
+        assert_eq!(
+            check_bearer(&headers, "t"),
+            Err("invalid or revoked bearer token")
+        );
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("bearer t"));
+        assert_eq!(check_bearer(&headers, "t"), Ok(()));
+    }
+
+    #[test]
+    fn unspecified_addresses_become_loopback() {
+        let any: SocketAddr = "0.0.0.0:8080".parse().unwrap();
+        assert_eq!(reachable(any).to_string(), "127.0.0.1:8080");
+        let v6: SocketAddr = "[::]:9".parse().unwrap();
+        assert_eq!(reachable(v6).to_string(), "[::1]:9");
+        let lo: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        assert_eq!(reachable(lo), lo);
+    }
+}

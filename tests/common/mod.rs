@@ -1,0 +1,120 @@
+//! Helpers shared by the integration tests: start the simulator, sync from it in-process, run
+//! the real binary, read artifacts.
+#![allow(dead_code)]
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::Arc;
+
+use baton_notion::baton::Local;
+use baton_notion::baton::c1z::Reader;
+use baton_notion::baton::sync::{SyncError, SyncOptions, SyncReport, sync_to_file};
+use baton_notion::connector::NotionConnector;
+use baton_notion::notion::{self, ClientConfig};
+use baton_notion::secret::Secret;
+use baton_notion::sim::{Dataset, SimConfig, SimHandle, Simulator};
+
+/// Installs the TLS provider reqwest needs (the binary does this in main).
+pub fn init() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// Starts the simulator on an ephemeral loopback port.
+pub async fn start(dataset: Dataset, config: SimConfig) -> SimHandle {
+    init();
+    Simulator::start(dataset, config, 0)
+        .await
+        .expect("simulator starts")
+}
+
+/// A connector talking to `sim` with `token`.
+pub fn connector(sim: &SimHandle, token: &str) -> Arc<NotionConnector> {
+    init();
+    let client = notion::Client::new(ClientConfig::new(sim.base_url(), Secret::new(token)))
+        .expect("client builds");
+    Arc::new(NotionConnector::new(client))
+}
+
+/// Syncs from `sim` into `out` in-process.
+pub async fn sync_into(sim: &SimHandle, out: &Path) -> Result<SyncReport, SyncError> {
+    let token = SimConfig::default().token;
+    let c = connector(sim, &token);
+    sync_to_file(&Local::new(c), out, SyncOptions::default()).await
+}
+
+/// Ids of everything in the latest sync of a `.c1z`.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Ids {
+    pub resource_types: BTreeSet<String>,
+    pub resources: BTreeSet<String>,
+    pub entitlements: BTreeSet<String>,
+    pub grants: BTreeSet<String>,
+}
+
+pub fn ids_of(path: &Path) -> Ids {
+    let reader = Reader::open(path).expect("artifact opens");
+    let sync = reader
+        .latest_sync()
+        .expect("syncs readable")
+        .expect("has a sync");
+    let sid = sync.sync_id.to_string();
+    Ids {
+        resource_types: reader
+            .resource_types(&sid)
+            .expect("types")
+            .into_iter()
+            .map(|t| t.id)
+            .collect(),
+        resources: reader
+            .resources(&sid, None)
+            .expect("resources")
+            .into_iter()
+            .map(|r| {
+                let id = r.id.expect("resource id");
+                format!("{}:{}", id.resource_type, id.resource)
+            })
+            .collect(),
+        entitlements: reader
+            .entitlements(&sid, None)
+            .expect("entitlements")
+            .into_iter()
+            .map(|e| e.id)
+            .collect(),
+        grants: reader
+            .grants(&sid, None)
+            .expect("grants")
+            .into_iter()
+            .map(|g| g.id)
+            .collect(),
+    }
+}
+
+/// The fixture directory of this repository.
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+/// Runs the built binary with `args` (blocking; call from `spawn_blocking` in async tests).
+pub fn run_binary(args: &[&str], envs: &[(&str, &str)]) -> Output {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_baton-notion"));
+    cmd.args(args)
+        .env_remove("BATON_SCIM_TOKEN")
+        .env_remove("RUST_LOG");
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("binary runs")
+}
+
+/// Files in `dir` (names only).
+pub fn files_in(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .expect("dir readable")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
