@@ -193,24 +193,24 @@ impl Engine<'_> {
     }
 
     async fn resource_types(&self) -> Result<Vec<v2::ResourceType>, SyncError> {
-        let mut token = String::new();
+        let (client, page_size) = (self.client, self.opts.page_size);
         let mut types = Vec::new();
-        loop {
-            let resp = self
-                .client
-                .list_resource_types(v2::ResourceTypesServiceListResourceTypesRequest {
-                    page_size: self.opts.page_size,
-                    page_token: token.clone(),
+        follow_pages(
+            |page_token| {
+                let req = v2::ResourceTypesServiceListResourceTypesRequest {
+                    page_size,
+                    page_token,
                     ..Default::default()
-                })
-                .await
-                .map_err(|e| connector_err("listing resource types", e))?;
-            types.extend(resp.list);
-            if resp.next_page_token.is_empty() {
-                break;
-            }
-            token = resp.next_page_token;
-        }
+                };
+                async move {
+                    let r = client.list_resource_types(req).await?;
+                    Ok((r.list, r.next_page_token))
+                }
+            },
+            |items| types.extend(items),
+        )
+        .await
+        .map_err(|e| connector_err("listing resource types", e))?;
         if let Some(wanted) = &self.opts.resource_types {
             for w in wanted {
                 if !types.iter().any(|t| &t.id == w) {
@@ -345,26 +345,24 @@ impl Engine<'_> {
         resource: &v2::Resource,
         buffer: &mut Buffer,
     ) -> Result<(), SyncError> {
-        let mut token = String::new();
-        loop {
-            let resp = self
-                .client
-                .list_entitlements(v2::EntitlementsServiceListEntitlementsRequest {
+        let (client, page_size) = (self.client, self.opts.page_size);
+        follow_pages(
+            |page_token| {
+                let req = v2::EntitlementsServiceListEntitlementsRequest {
                     resource: Some(resource.clone()),
-                    page_size: self.opts.page_size,
-                    page_token: token.clone(),
+                    page_size,
+                    page_token,
                     ..Default::default()
-                })
-                .await
-                .map_err(|e| {
-                    connector_err(format!("listing entitlements of {}", describe(resource)), e)
-                })?;
-            buffer.entitlements.extend(resp.list);
-            if resp.next_page_token.is_empty() {
-                return Ok(());
-            }
-            token = resp.next_page_token;
-        }
+                };
+                async move {
+                    let r = client.list_entitlements(req).await?;
+                    Ok((r.list, r.next_page_token))
+                }
+            },
+            |items| buffer.entitlements.extend(items),
+        )
+        .await
+        .map_err(|e| connector_err(format!("listing entitlements of {}", describe(resource)), e))
     }
 
     async fn grants_of(
@@ -372,26 +370,24 @@ impl Engine<'_> {
         resource: &v2::Resource,
         buffer: &mut Buffer,
     ) -> Result<(), SyncError> {
-        let mut token = String::new();
-        loop {
-            let resp = self
-                .client
-                .list_grants(v2::GrantsServiceListGrantsRequest {
+        let (client, page_size) = (self.client, self.opts.page_size);
+        follow_pages(
+            |page_token| {
+                let req = v2::GrantsServiceListGrantsRequest {
                     resource: Some(resource.clone()),
-                    page_size: self.opts.page_size,
-                    page_token: token.clone(),
+                    page_size,
+                    page_token,
                     ..Default::default()
-                })
-                .await
-                .map_err(|e| {
-                    connector_err(format!("listing grants of {}", describe(resource)), e)
-                })?;
-            buffer.grants.extend(resp.list);
-            if resp.next_page_token.is_empty() {
-                return Ok(());
-            }
-            token = resp.next_page_token;
-        }
+                };
+                async move {
+                    let r = client.list_grants(req).await?;
+                    Ok((r.list, r.next_page_token))
+                }
+            },
+            |items| buffer.grants.extend(items),
+        )
+        .await
+        .map_err(|e| connector_err(format!("listing grants of {}", describe(resource)), e))
     }
 
     async fn flush(&self, buffer: &mut Buffer) -> Result<(), SyncError> {
@@ -418,6 +414,27 @@ enum Walk {
 struct Buffer {
     entitlements: Vec<v2::Entitlement>,
     grants: Vec<v2::Grant>,
+}
+
+/// Follows page tokens from the first page until the connector returns an empty one, handing
+/// each page's items to `sink`.
+async fn follow_pages<T, F, Fut>(
+    mut fetch: F,
+    mut sink: impl FnMut(Vec<T>),
+) -> Result<(), ConnectorError>
+where
+    F: FnMut(String) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<T>, String), ConnectorError>>,
+{
+    let mut token = String::new();
+    loop {
+        let (items, next) = fetch(std::mem::take(&mut token)).await?;
+        sink(items);
+        if next.is_empty() {
+            return Ok(());
+        }
+        token = next;
+    }
 }
 
 fn describe(resource: &v2::Resource) -> String {

@@ -11,7 +11,6 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
-use tracing::warn;
 
 use super::paging::{self, Sessions};
 use super::{group_type, map_error, types, user_type};
@@ -92,51 +91,29 @@ impl ResourceSyncer for GroupSyncer {
         _parent: Option<&v2::ResourceId>,
         page: &PageRequest,
     ) -> Result<Page<v2::Resource>, ConnectorError> {
-        let (session, mut pager) = self.sessions.take(page)?;
-        let Some(req) = pager.next_request() else {
-            return Ok(Page::empty());
-        };
-        let resp = self
-            .client
-            .groups()
-            .list()
-            .start_index(req.start_index)
-            .count(req.count)
-            .send()
-            .await
-            .map_err(map_error)?;
-        let ids: Vec<&str> = resp.resources.iter().map(|g| g.id.as_str()).collect();
-        let fresh = pager.accept(&ids, resp.total_results);
-        let mut items = Vec::with_capacity(fresh.len());
-        {
-            let mut parked = lock(&self.members);
-            for i in fresh {
-                let g = &resp.resources[i];
+        let client = &self.client;
+        paging::scim_page(
+            &self.sessions,
+            page,
+            "groups",
+            &self.drift,
+            |req| {
+                client
+                    .groups()
+                    .list()
+                    .start_index(req.start_index)
+                    .count(req.count)
+                    .send()
+            },
+            |g: &Group| g.id.as_str(),
+            |g| {
                 if let Some(m) = &g.members {
-                    parked.insert(g.id.to_string(), user_members(m));
+                    lock(&self.members).insert(g.id.to_string(), user_members(m));
                 }
-                items.push(group_resource(g));
-            }
-        }
-        match pager.next_request() {
-            Some(next) if !pager.is_done() => {
-                let token = paging::encode(&paging::Position {
-                    session,
-                    start_index: next.start_index,
-                    page_size: next.count,
-                });
-                self.sessions.keep(session, pager);
-                Ok(Page::more(items, token))
-            }
-            _ => {
-                if let Some(d) = pager.drift() {
-                    let msg = format!("groups: {d}");
-                    warn!("{msg}");
-                    lock(&self.drift).push(msg);
-                }
-                Ok(Page::done(items))
-            }
-        }
+                group_resource(g)
+            },
+        )
+        .await
     }
 
     async fn entitlements(

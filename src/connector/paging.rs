@@ -15,8 +15,12 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
-use crate::baton::{ConnectorError, PageRequest};
-use crate::notion::Pager;
+use std::future::Future;
+
+use tracing::warn;
+
+use crate::baton::{ConnectorError, Page, PageRequest};
+use crate::notion::{self, ListResponse, Pager};
 
 /// SCIM's page cap, and so the largest page this connector asks Notion for.
 pub const SCIM_MAX_PAGE: u32 = 100;
@@ -127,6 +131,51 @@ impl Sessions {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Pager>> {
         // A panic while holding the lock leaves plain data behind; keep using it.
         self.pagers.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Fetches the SCIM page that `page` continues, keeps each record not seen before (mapped by
+/// `map`), and returns the Baton page with its continuation token. When the listing ends, a
+/// drift between `totalResults` and what was collected is logged and pushed onto `drift`.
+pub async fn scim_page<R, T, F, Fut>(
+    sessions: &Sessions,
+    page: &PageRequest,
+    what: &str,
+    drift: &Mutex<Vec<String>>,
+    fetch: F,
+    id: impl Fn(&R) -> &str,
+    mut map: impl FnMut(&R) -> T,
+) -> Result<Page<T>, ConnectorError>
+where
+    F: FnOnce(notion::PageRequest) -> Fut,
+    Fut: Future<Output = Result<ListResponse<R>, notion::Error>>,
+{
+    let (session, mut pager) = sessions.take(page)?;
+    let Some(req) = pager.next_request() else {
+        return Ok(Page::empty());
+    };
+    let resp = fetch(req).await.map_err(super::map_error)?;
+    let ids: Vec<&str> = resp.resources.iter().map(&id).collect();
+    let fresh = pager.accept(&ids, resp.total_results);
+    let items = fresh.into_iter().map(|i| map(&resp.resources[i])).collect();
+    match pager.next_request() {
+        Some(next) if !pager.is_done() => {
+            let token = encode(&Position {
+                session,
+                start_index: next.start_index,
+                page_size: next.count,
+            });
+            sessions.keep(session, pager);
+            Ok(Page::more(items, token))
+        }
+        _ => {
+            if let Some(d) = pager.drift() {
+                let msg = format!("{what}: {d}");
+                warn!("{msg}");
+                drift.lock().unwrap_or_else(|e| e.into_inner()).push(msg);
+            }
+            Ok(Page::done(items))
+        }
     }
 }
 

@@ -21,7 +21,7 @@ use tracing::warn;
 
 use super::paging::{self, Sessions};
 use super::roles::{self, IMPLIED_ROLE};
-use super::{map_error, types, user_type};
+use super::{types, user_type};
 use crate::baton::resource::{self, ProfileValue, UserSpec};
 use crate::baton::{ConnectorError, Page, PageRequest, ResourceSyncer, ids};
 use crate::notion::{self, User};
@@ -147,50 +147,29 @@ impl ResourceSyncer for UserSyncer {
         _parent: Option<&v2::ResourceId>,
         page: &PageRequest,
     ) -> Result<Page<v2::Resource>, ConnectorError> {
-        let (session, mut pager) = self.sessions.take(page)?;
-        let Some(req) = pager.next_request() else {
-            return Ok(Page::empty());
-        };
-        let resp = self
-            .client
-            .users()
-            .list()
-            .start_index(req.start_index)
-            .count(req.count)
-            .send()
-            .await
-            .map_err(map_error)?;
-        let ids: Vec<&str> = resp.resources.iter().map(|u| u.id.as_str()).collect();
-        let fresh = pager.accept(&ids, resp.total_results);
-        let items: Vec<v2::Resource> = fresh
-            .into_iter()
-            .map(|i| {
-                let u = &resp.resources[i];
+        let client = &self.client;
+        paging::scim_page(
+            &self.sessions,
+            page,
+            "users",
+            &self.drift,
+            |req| {
+                client
+                    .users()
+                    .list()
+                    .start_index(req.start_index)
+                    .count(req.count)
+                    .send()
+            },
+            |u: &User| u.id.as_str(),
+            |u| {
                 if let Some(r) = u.role.as_deref() {
                     self.note_role(r);
                 }
                 user_resource(u)
-            })
-            .collect();
-        match pager.next_request() {
-            Some(next) if !pager.is_done() => {
-                let token = paging::encode(&paging::Position {
-                    session,
-                    start_index: next.start_index,
-                    page_size: next.count,
-                });
-                self.sessions.keep(session, pager);
-                Ok(Page::more(items, token))
-            }
-            _ => {
-                if let Some(d) = pager.drift() {
-                    let msg = format!("users: {d}");
-                    warn!("{msg}");
-                    lock(&self.drift).push(msg);
-                }
-                Ok(Page::done(items))
-            }
-        }
+            },
+        )
+        .await
     }
 
     async fn entitlements(
