@@ -349,3 +349,110 @@ async fn syncing_twice_appends_and_keeps_both() {
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
+
+#[tokio::test]
+async fn an_unknown_role_is_kept_warned_once_and_never_fatal() {
+    let mut dataset = Dataset::reference();
+    for u in dataset.users.iter_mut().take(2) {
+        u.role = Some("workspace_auditor".to_owned());
+    }
+    let sim = start(dataset, SimConfig::default()).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("sync.c1z");
+    let c = connector(&sim, &SimConfig::default().token);
+    let local = baton_notion::baton::Local::new(c.clone());
+    let report = baton_notion::baton::sync::sync_to_file(&local, &out, Default::default())
+        .await
+        .expect("an unknown role does not fail the sync");
+    assert_eq!(report.stats.resources, 11);
+    // The two users with the unknown role get no role grant; everyone else keeps theirs.
+    assert_eq!(report.stats.grants, 10 - 2);
+    let warnings = c.warnings();
+    assert_eq!(
+        warnings
+            .iter()
+            .filter(|w| w.contains("workspace_auditor"))
+            .count(),
+        1,
+        "warned once: {warnings:?}"
+    );
+    let reader = Reader::open(&out).expect("opens");
+    let sid = reader.latest_sync().expect("ok").expect("sync").sync_id;
+    let kept = reader
+        .resources(sid.as_ref(), Some("user"))
+        .expect("users")
+        .iter()
+        .filter(|u| {
+            baton_notion::baton::resource::profile_str(u.profile.as_ref(), "workspace_role")
+                == Some("workspace_auditor")
+        })
+        .count();
+    assert_eq!(kept, 2, "the unknown role stays in the profile");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn resource_type_selection_and_resources_only() {
+    let sim = start(Dataset::reference(), SimConfig::default()).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("sync.c1z");
+    let base = sim.base_url();
+    let out_s = out.to_string_lossy().into_owned();
+    let token = SimConfig::default().token;
+    let output = tokio::task::spawn_blocking(move || {
+        run_binary(
+            &[
+                "--base-url",
+                &base,
+                "-f",
+                &out_s,
+                "--sync-resource-types",
+                "user,role",
+                "--skip-entitlements-and-grants",
+            ],
+            &[("BATON_SCIM_TOKEN", &token)],
+        )
+    })
+    .await
+    .expect("joined");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let reader = Reader::open(&out).expect("opens");
+    let sync = reader.latest_sync().expect("ok").expect("sync");
+    assert_eq!(sync.sync_type, "resources_only");
+    let ids = ids_of(&out);
+    assert_eq!(ids.resource_types.len(), 2);
+    assert_eq!(ids.resources.len(), 9);
+    assert!(ids.entitlements.is_empty() && ids.grants.is_empty());
+    assert_eq!(sim.counters().get("GET /Groups").copied().unwrap_or(0), 0);
+
+    // An unknown type is a clear error, before anything is written.
+    let base = sim.base_url();
+    let out_s = out.to_string_lossy().into_owned();
+    let token = SimConfig::default().token;
+    let output = tokio::task::spawn_blocking(move || {
+        run_binary(
+            &[
+                "--base-url",
+                &base,
+                "-f",
+                &out_s,
+                "--sync-resource-types",
+                "users",
+            ],
+            &[("BATON_SCIM_TOKEN", &token)],
+        )
+    })
+    .await
+    .expect("joined");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("unknown resource type \"users\""),
+        "{stderr}"
+    );
+    sim.shutdown().await;
+}

@@ -102,20 +102,30 @@ impl Reader {
     }
 
     /// The run a reader should show: the latest finished full sync (newest `ended_at`, then
-    /// newest `sync_id`); failing that, the newest unfinished run started within 7 days.
+    /// newest `sync_id`); failing that, the latest finished sync of any type (e.g.
+    /// `resources_only`); failing that, the newest unfinished run started within 7 days.
     pub fn latest_sync(&self) -> Result<Option<SyncRun>> {
-        let finished = format!(
-            "{} where ended_at is not null and sync_type = 'full' \
-             order by ended_at desc, sync_id desc limit 1",
-            self.sync_select
-        );
-        if let Some(run) = self
-            .conn
-            .prepare_cached(&finished)?
-            .query_row([], sync_run)
-            .optional()?
-        {
-            return Ok(Some(run));
+        // A finished full sync is the complete picture; failing that, a finished sync of
+        // another type (a resources-only run) still answers "what is in this file".
+        for only_full in [true, false] {
+            let finished = format!(
+                "{} where ended_at is not null {} \
+                 order by ended_at desc, sync_id desc limit 1",
+                self.sync_select,
+                if only_full {
+                    "and sync_type = 'full'"
+                } else {
+                    ""
+                }
+            );
+            if let Some(run) = self
+                .conn
+                .prepare_cached(&finished)?
+                .query_row([], sync_run)
+                .optional()?
+            {
+                return Ok(Some(run));
+            }
         }
         // Timestamps share one zero-padded layout, so text order is time order.
         let cutoff = record::format_timestamp((Local::now() - UNFINISHED_MAX_AGE).naive_local());
