@@ -3,10 +3,15 @@
 //! Parsing ([`Cli`]) does no I/O; [`run`] validates it into clients and runs one mode:
 //! - default: sync the Notion workspace into `--file`;
 //! - `demo`: start the built-in simulator with the reference workspace and sync from it;
-//! - `sim` (hidden): serve the simulator until interrupted, for manual use.
+//! - `sim` (hidden): serve the simulator until interrupted, for manual use;
+//! - `inspect`, `diff`: read `.c1z` files (see [`crate::ops`]); `completion`: shell scripts.
+//!
+//! Before parsing, `main` feeds `.baton.yaml` / `$BATON_CONFIG_PATH` into unset `BATON_*`
+//! variables ([`config_file`]), so flags > environment > file > defaults.
 //!
 //! Logs go to stderr; the summary of a finished sync goes to stdout. Every failure ends as one
-//! line on stderr and exit status 1 (usage errors: 2, from clap).
+//! line on stderr and exit status 1 (usage errors: 2, from clap; `diff --fail-on-change` with
+//! changes: 3, via [`ExitStatus`]).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -29,8 +34,11 @@ use crate::sim::{Dataset, GenSpec, SimConfig, Simulator};
 const AFTER_HELP: &str = "\
 Every flag can also be set from the environment as BATON_<FLAG> (e.g. BATON_SCIM_TOKEN).
 
+Settings can also come from a YAML file, ./.baton.yaml or the file named by BATON_CONFIG_PATH,
+keyed by flag name (e.g. `scim-token: ...`); precedence: flags > environment > file > defaults.
+
 Exit status: 0 on success; 1 when the sync or command failed (the previous artifact is left
-untouched); 2 for invalid flags.";
+untouched); 2 for invalid flags; 3 when `diff --fail-on-change` found changes.";
 
 /// Sync a Notion Enterprise workspace (members, groups, workspace roles) into a Baton `.c1z`.
 #[derive(Debug, Parser)]
@@ -47,6 +55,10 @@ pub struct Cli {
     /// What to sync and where to.
     #[command(flatten)]
     pub sync: SyncArgs,
+
+    /// One-shot provisioning (instead of a sync).
+    #[command(flatten)]
+    pub one_shot: crate::provisioning::OneShotArgs,
 
     /// A mode other than the default sync.
     #[command(subcommand)]
@@ -69,6 +81,10 @@ pub struct GlobalArgs {
     /// Log format; console on a terminal, json otherwise.
     #[arg(long, env = "BATON_LOG_FORMAT", value_name = "FORMAT", global = true)]
     pub log_format: Option<LogFormat>,
+
+    /// No progress bars (they are drawn only when stderr is a terminal and logs are not JSON).
+    #[arg(long, env = "BATON_NO_PROGRESS", global = true)]
+    pub no_progress: bool,
 }
 
 /// Flags of the sync (and the demo, which syncs too).
@@ -115,6 +131,25 @@ pub struct SyncArgs {
     #[arg(long, env = "BATON_HTTP_TIMEOUT_SECONDS", value_name = "SECONDS", default_value_t = 300,
           value_parser = clap::value_parser!(u64).range(1..=1800))]
     pub http_timeout_seconds: u64,
+
+    /// Most Notion requests per second (bursts of the same size allowed); halved on each 429 and
+    /// recovered gradually.
+    #[arg(long, env = "BATON_REQUESTS_PER_SECOND", value_name = "N",
+          default_value_t = notion::DEFAULT_REQUESTS_PER_SECOND,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub requests_per_second: u32,
+
+    /// Retries of a failed Notion request (429, 502/503/504/529, timeouts, connection errors),
+    /// with jittered exponential backoff from 0.5 s and Retry-After honoured; 0 disables them.
+    #[arg(long, env = "BATON_MAX_RETRIES", value_name = "N", default_value_t = 4,
+          value_parser = clap::value_parser!(u32).range(0..=20))]
+    pub max_retries: u32,
+
+    /// Most Notion requests in flight at once.
+    #[arg(long, env = "BATON_MAX_CONCURRENCY", value_name = "N",
+          default_value_t = notion::DEFAULT_MAX_CONCURRENCY as u32,
+          value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub max_concurrency: u32,
 }
 
 /// Subcommands.
@@ -123,9 +158,100 @@ pub enum Command {
     /// Start the built-in Notion simulator with a small reference workspace, sync it into
     /// --file and print the summary. Needs no token and no network.
     Demo,
+    /// Add a Notion member (idempotent: an existing member is reported, not duplicated).
+    Provision(crate::provisioning::ProvisionArgs),
+    /// Benchmark end-to-end syncs against the simulator (see BENCHMARKS.md).
+    #[command(hide = true)]
+    Bench(crate::bench::BenchArgs),
     /// Serve the Notion SCIM simulator until interrupted (for manual testing).
     #[command(hide = true)]
     Sim(SimArgs),
+    /// Print the connector's capabilities as protojson. Needs no credentials.
+    Capabilities,
+    /// Print the connector's configuration schema as protojson. Needs no credentials.
+    Config,
+    /// Serve the connector over gRPC (the c1.connector.v2 services) until SIGINT/SIGTERM.
+    Serve(ServeArgs),
+    /// Sync from any Baton connector server over gRPC into --file.
+    #[command(hide = true)]
+    SyncRemote(SyncRemoteArgs),
+    /// List what a .c1z holds: stats, syncs, resource types, resources, entitlements, grants.
+    Inspect(InspectArgs),
+    /// Show what changed between the two newest finished full syncs of --file (or against
+    /// another .c1z): users added/removed/enabled/disabled, role changes, group memberships.
+    Diff(DiffArgs),
+    /// Print a shell completion script to stdout.
+    Completion(CompletionArgs),
+}
+
+/// Flags of the `serve` command.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on. Anything but loopback requires --tls-cert and --tls-key.
+    #[arg(
+        long,
+        env = "BATON_LISTEN",
+        value_name = "ADDR",
+        default_value = "127.0.0.1:50051"
+    )]
+    pub listen: std::net::SocketAddr,
+    /// Accept provisioning RPCs (otherwise they answer FailedPrecondition).
+    #[arg(short = 'p', long, env = "BATON_PROVISIONING")]
+    pub provisioning: bool,
+    /// PEM certificate chain to serve gRPC over TLS (with --tls-key).
+    #[arg(
+        long,
+        env = "BATON_TLS_CERT",
+        value_name = "PATH",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(
+        long,
+        env = "BATON_TLS_KEY",
+        value_name = "PATH",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<PathBuf>,
+    /// PEM CA certificate that client certificates must chain to (mutual TLS).
+    #[arg(
+        long,
+        env = "BATON_TLS_CLIENT_CA",
+        value_name = "PATH",
+        requires = "tls_cert"
+    )]
+    pub tls_client_ca: Option<PathBuf>,
+    /// Serve HTTP health checks (/live, /ready, /health); ready once Validate has succeeded.
+    #[arg(long, env = "BATON_HEALTH_CHECK")]
+    pub health_check: bool,
+    /// Port of the health check server.
+    #[arg(
+        long,
+        env = "BATON_HEALTH_CHECK_PORT",
+        value_name = "PORT",
+        default_value_t = 8081
+    )]
+    pub health_check_port: u16,
+    /// Address the health check server binds to.
+    #[arg(
+        long,
+        env = "BATON_HEALTH_CHECK_BIND_ADDRESS",
+        value_name = "IP",
+        default_value = "127.0.0.1"
+    )]
+    pub health_check_bind_address: std::net::IpAddr,
+}
+
+/// Flags of the hidden `sync-remote` command.
+#[derive(Debug, Args)]
+pub struct SyncRemoteArgs {
+    /// The connector server to sync from, as HOST:PORT (or an http:// URL).
+    #[arg(long, env = "BATON_CONNECTOR_ADDR", value_name = "HOST:PORT")]
+    pub connector_addr: String,
+    /// Connect over TLS, trusting this PEM CA certificate for the server.
+    #[arg(long, env = "BATON_CONNECTOR_TLS_CA", value_name = "PATH")]
+    pub connector_tls_ca: Option<PathBuf>,
 }
 
 /// Flags of the hidden `sim` command.
@@ -152,6 +278,53 @@ pub struct SimArgs {
     /// Latency added to every request, in milliseconds.
     #[arg(long, default_value_t = 0)]
     pub latency_ms: u64,
+    /// Extra random latency per request, up to this many milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub latency_jitter_ms: u64,
+    /// Seed of the injected faults.
+    #[arg(long, default_value_t = 1)]
+    pub fault_seed: u64,
+    /// Share of requests (0-1) answered 429 with Retry-After.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_share)]
+    pub rate_limit_share: f64,
+    /// Retry-After of injected 429s, in seconds.
+    #[arg(long, default_value_t = 1)]
+    pub retry_after_secs: u64,
+    /// Share of requests (0-1) answered 500, 502 or 503.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_share)]
+    pub server_error_share: f64,
+    /// Share of requests (0-1) whose connection is dropped without an answer.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_share)]
+    pub drop_connection_share: f64,
+    /// Share of successful answers (0-1) whose JSON body is cut in half.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_share)]
+    pub malformed_json_share: f64,
+    /// Share of requests (0-1) handled but whose response is lost (connection dropped).
+    #[arg(long, default_value_t = 0.0, value_parser = parse_share)]
+    pub lose_response_share: f64,
+    /// Share of successful answers (0-1) whose body trickles out in 4 chunks.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_share)]
+    pub slow_body_share: f64,
+    /// Pause before each chunk of a slow body, in milliseconds.
+    #[arg(long, default_value_t = 100)]
+    pub slow_body_delay_ms: u64,
+    /// Added to totalResults on every list page after the first (may be negative).
+    #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
+    pub total_results_drift: i64,
+    /// Users removed and added after each /Users list page.
+    #[arg(long, default_value_t = 0)]
+    pub churn_users_per_page: usize,
+    /// Serve each list page's resources in a random order.
+    #[arg(long)]
+    pub shuffle_pages: bool,
+}
+
+/// Parses a share in `0.0..=1.0`.
+fn parse_share(value: &str) -> Result<f64, String> {
+    match value.trim().parse::<f64>() {
+        Ok(share) if (0.0..=1.0).contains(&share) => Ok(share),
+        _ => Err(format!("expected a share between 0 and 1, got {value:?}")),
+    }
 }
 
 /// Log levels.
@@ -195,9 +368,13 @@ pub fn init_logging(global: &GlobalArgs) {
         } else {
             LogFormat::Json
         });
+    // Progress bars only for a person at a terminal reading console logs.
+    crate::ops::progress::init(
+        std::io::stderr().is_terminal() && format == LogFormat::Console && !global.no_progress,
+    );
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(crate::ops::progress::LogWriter);
     let _ = match format {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Console => builder.with_target(false).try_init(),
@@ -207,6 +384,10 @@ pub fn init_logging(global: &GlobalArgs) {
 /// Runs the parsed command line until done or `cancel` fires.
 pub async fn run(cli: Cli, cancel: CancellationToken) -> anyhow::Result<()> {
     match cli.command {
+        None if cli.one_shot.action()?.is_some() => {
+            let action = cli.one_shot.action()?.context("a one-shot action")?;
+            crate::provisioning::one_shot(&cli.sync, &cli.one_shot, action).await
+        }
         None => {
             let token = cli
                 .sync
@@ -219,7 +400,27 @@ pub async fn run(cli: Cli, cancel: CancellationToken) -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Demo) => demo(&cli.sync, cancel).await,
+        Some(Command::Provision(args)) => {
+            crate::provisioning::provision_member(&cli.sync, &args).await
+        }
+        Some(Command::Bench(args)) => {
+            tokio::task::spawn_blocking(move || crate::bench::run(&args)).await?
+        }
         Some(Command::Sim(args)) => serve_sim(args, cancel).await,
+        Some(Command::Capabilities) => print_json(crate::baton::schema::capabilities_json(
+            &crate::connector::schema::capabilities(),
+        )),
+        Some(Command::Config) => print_json(crate::baton::schema::to_json(
+            &crate::connector::schema::config_schema(),
+        )),
+        Some(Command::Serve(args)) => serve_grpc(&cli.sync, args, cancel).await,
+        Some(Command::SyncRemote(args)) => sync_remote(&cli.sync, args, cancel).await,
+        Some(Command::Inspect(args)) => inspect(&cli.sync.file, args).await,
+        Some(Command::Diff(args)) => diff(&cli.sync.file, args).await,
+        Some(Command::Completion(args)) => {
+            completion(args);
+            Ok(())
+        }
     }
 }
 
@@ -232,6 +433,12 @@ async fn sync(
 ) -> anyhow::Result<String> {
     let mut cfg = ClientConfig::new(base_url, token);
     cfg.timeout = Duration::from_secs(args.http_timeout_seconds);
+    cfg.retry.max_attempts = args.max_retries + 1;
+    cfg.limits = notion::LimitConfig {
+        requests_per_second: args.requests_per_second,
+        burst: args.requests_per_second,
+        max_concurrency: args.max_concurrency as usize,
+    };
     let client = notion::Client::new(cfg)?;
     let connector = Arc::new(NotionConnector::new(client));
     let local = Local::new(connector.clone());
@@ -246,17 +453,27 @@ async fn sync(
         skip_entitlements_and_grants: args.skip_entitlements_and_grants,
         page_size: 0,
         cancel: cancel.clone(),
+        observer: crate::ops::progress::observer(),
     };
     let report = tokio::select! {
         r = sync_to_file(&local, &args.file, opts) => r?,
         () = cancel.cancelled() => bail!("sync interrupted; {} was left as it was", args.file.display()),
     };
-    Ok(summary(
+    // Retries go on their own line after the request counts (which already include them).
+    let mut out = summary(
         &report,
         &args.file,
         &connector.client().request_counts(),
-        &connector.warnings(),
-    ))
+        &[],
+    );
+    let retries = connector.client().retries();
+    if retries > 0 {
+        let _ = writeln!(out, "  {:<16}{:>8}", "retries", retries);
+    }
+    for w in connector.warnings() {
+        let _ = writeln!(out, "warning: {w}");
+    }
+    Ok(out)
 }
 
 /// The human summary of a finished sync.
@@ -311,6 +528,120 @@ async fn demo(args: &SyncArgs, cancel: CancellationToken) -> anyhow::Result<()> 
     Ok(())
 }
 
+/// Writes protojson to stdout exactly as rendered (no trailing newline).
+fn print_json(json: Result<String, crate::baton::schema::SchemaError>) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let json = json.context("rendering protojson")?;
+    let mut out = std::io::stdout().lock();
+    out.write_all(json.as_bytes())
+        .and_then(|()| out.flush())
+        .context("writing to stdout")
+}
+
+/// `serve`: the Notion connector behind the gRPC services until `cancel` fires.
+async fn serve_grpc(
+    sync: &SyncArgs,
+    args: ServeArgs,
+    cancel: CancellationToken,
+) -> anyhow::Result<()> {
+    use crate::baton::server::{ServeOptions, TlsFiles, check_listen_addr, serve};
+    let read = |p: &PathBuf| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(TlsFiles {
+            cert_pem: read(cert)?,
+            key_pem: read(key)?,
+            client_ca_pem: args.tls_client_ca.as_ref().map(read).transpose()?,
+        }),
+        _ => None,
+    };
+    check_listen_addr(args.listen, tls.is_some())?;
+    let token = sync
+        .scim_token
+        .clone()
+        .filter(|t| !t.trim().is_empty())
+        .context("no SCIM token: pass --scim-token or set BATON_SCIM_TOKEN")?;
+    let mut cfg = ClientConfig::new(&sync.base_url, Secret::new(token));
+    cfg.timeout = Duration::from_secs(sync.http_timeout_seconds);
+    let connector = Arc::new(NotionConnector::new(notion::Client::new(cfg)?));
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("binding {}", args.listen))?;
+    let addr = listener
+        .local_addr()
+        .context("reading the listen address")?;
+    println!("serving c1.connector.v2 on {addr}");
+    let opts = ServeOptions {
+        provisioning: args.provisioning,
+        tls,
+        // Calls still running this long after SIGINT/SIGTERM are cut off.
+        shutdown_grace: Some(Duration::from_secs(30)),
+        ..ServeOptions::default()
+    };
+    let client: Arc<dyn crate::baton::ConnectorClient> = Arc::new(Local::new(connector));
+    let health = if args.health_check {
+        let addr =
+            std::net::SocketAddr::new(args.health_check_bind_address, args.health_check_port);
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding the health check server to {addr}"))?;
+        // Validate once at start, so readiness does not wait for a client's Validate call.
+        let (client, ready) = (client.clone(), opts.ready.clone());
+        tokio::spawn(async move {
+            match client.validate().await {
+                Ok(_) => ready.store(true, std::sync::atomic::Ordering::Relaxed),
+                Err(e) => tracing::warn!(error = %e, "validation at start failed; not ready"),
+            }
+        });
+        Some(tokio::spawn(crate::baton::server::health::serve_health(
+            listener,
+            opts.ready.clone(),
+            cancel.clone().cancelled_owned(),
+        )))
+    } else {
+        None
+    };
+    serve(listener, client, opts, cancel.clone().cancelled_owned()).await?;
+    if let Some(health) = health {
+        health
+            .await
+            .context("the health check server panicked")?
+            .context("health check server")?;
+    }
+    Ok(())
+}
+
+/// `sync-remote`: the sync engine driving a connector server over gRPC.
+async fn sync_remote(
+    sync: &SyncArgs,
+    args: SyncRemoteArgs,
+    cancel: CancellationToken,
+) -> anyhow::Result<()> {
+    let tls = match &args.connector_tls_ca {
+        Some(path) => {
+            let pem = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            Some(
+                tonic::transport::ClientTlsConfig::new()
+                    .ca_certificate(tonic::transport::Certificate::from_pem(pem)),
+            )
+        }
+        None => None,
+    };
+    let remote = crate::baton::remote::Remote::connect_with(&args.connector_addr, tls).await?;
+    let opts = SyncOptions {
+        resource_types: (!sync.sync_resource_types.is_empty())
+            .then(|| sync.sync_resource_types.clone()),
+        skip_entitlements_and_grants: sync.skip_entitlements_and_grants,
+        cancel: cancel.clone(),
+        ..SyncOptions::default()
+    };
+    let report = tokio::select! {
+        r = sync_to_file(&remote, &sync.file, opts) => r?,
+        () = cancel.cancelled() => bail!("sync interrupted; {} was left as it was", sync.file.display()),
+    };
+    print!("{}", summary(&report, &sync.file, &BTreeMap::new(), &[]));
+    Ok(())
+}
+
 async fn serve_sim(args: SimArgs, cancel: CancellationToken) -> anyhow::Result<()> {
     let dataset = match args.users {
         None => Dataset::reference(),
@@ -325,6 +656,19 @@ async fn serve_sim(args: SimArgs, cancel: CancellationToken) -> anyhow::Result<(
     let config = SimConfig {
         token: args.token,
         latency: Duration::from_millis(args.latency_ms),
+        latency_jitter: Duration::from_millis(args.latency_jitter_ms),
+        fault_seed: args.fault_seed,
+        rate_limit_share: args.rate_limit_share,
+        retry_after_secs: args.retry_after_secs,
+        server_error_share: args.server_error_share,
+        drop_connection_share: args.drop_connection_share,
+        malformed_json_share: args.malformed_json_share,
+        lose_response_share: args.lose_response_share,
+        slow_body_share: args.slow_body_share,
+        slow_body_delay: Duration::from_millis(args.slow_body_delay_ms),
+        total_results_drift: args.total_results_drift,
+        churn_users_per_page: args.churn_users_per_page,
+        shuffle_pages: args.shuffle_pages,
         ..SimConfig::default()
     };
     let (users, groups) = (dataset.users.len(), dataset.groups.len());
@@ -338,6 +682,148 @@ async fn serve_sim(args: SimArgs, cancel: CancellationToken) -> anyhow::Result<(
     cancel.cancelled().await;
     sim.shutdown().await;
     Ok(())
+}
+
+/// Flags of `inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// What to list.
+    #[arg(value_enum)]
+    pub what: crate::ops::inspect::What,
+    /// Only this resource type (resources, entitlements and grants).
+    #[arg(short = 't', long = "resource-type", value_name = "TYPE")]
+    pub resource_type: Option<String>,
+    /// Show this sync run instead of the latest finished full sync.
+    #[arg(long, value_name = "SYNC_ID")]
+    pub sync_id: Option<String>,
+    /// Output: an aligned table, or JSON for scripts (shapes documented in `ops::inspect`).
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_enum,
+        default_value = "table",
+        value_name = "FORMAT"
+    )]
+    pub output: crate::ops::Format,
+}
+
+/// Flags of `diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// Compare the newest finished full sync of --file with the newest of this older .c1z
+    /// (the baseline), instead of the two newest syncs inside --file.
+    #[arg(long, value_name = "PATH")]
+    pub against: Option<PathBuf>,
+    /// Output: an aligned table, or JSON for scripts (shape documented in `ops::diff`).
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_enum,
+        default_value = "table",
+        value_name = "FORMAT"
+    )]
+    pub output: crate::ops::Format,
+    /// Exit with status 3 when anything changed (for alerting from cron).
+    #[arg(long)]
+    pub fail_on_change: bool,
+}
+
+/// Flags of `completion`.
+#[derive(Debug, Args)]
+pub struct CompletionArgs {
+    /// The shell to generate for.
+    #[arg(value_enum)]
+    pub shell: CompletionShell,
+}
+
+/// Shells `completion` supports.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum CompletionShell {
+    /// GNU bash.
+    Bash,
+    /// Z shell.
+    Zsh,
+    /// fish.
+    Fish,
+}
+
+/// A run that ended with a documented non-zero status and nothing more to say
+/// (`diff --fail-on-change` found changes: 3). `main` exits with the code without an error line.
+#[derive(Debug, thiserror::Error)]
+#[error("exit status {0}")]
+pub struct ExitStatus(pub u8);
+
+/// Exit status of `diff --fail-on-change` when something changed.
+pub const EXIT_CHANGED: u8 = 3;
+
+async fn inspect(file: &Path, args: InspectArgs) -> anyhow::Result<()> {
+    let file = file.to_path_buf();
+    let opts = crate::ops::inspect::Options {
+        sync_id: args.sync_id,
+        resource_type: args.resource_type,
+        format: args.output,
+    };
+    let what = args.what;
+    let out = tokio::task::spawn_blocking(move || crate::ops::inspect::inspect(&file, what, &opts))
+        .await
+        .context("the inspect task failed")??;
+    print!("{out}");
+    Ok(())
+}
+
+async fn diff(file: &Path, args: DiffArgs) -> anyhow::Result<()> {
+    let file = file.to_path_buf();
+    let against = args.against.clone();
+    let report =
+        tokio::task::spawn_blocking(move || crate::ops::diff::diff(&file, against.as_deref()))
+            .await
+            .context("the diff task failed")??;
+    print!("{}", report.render(args.output));
+    if args.fail_on_change && report.changed {
+        return Err(ExitStatus(EXIT_CHANGED).into());
+    }
+    Ok(())
+}
+
+fn completion(args: CompletionArgs) {
+    use clap_complete::Shell;
+    let shell = match args.shell {
+        CompletionShell::Bash => Shell::Bash,
+        CompletionShell::Zsh => Shell::Zsh,
+        CompletionShell::Fish => Shell::Fish,
+    };
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    clap_complete::generate(shell, &mut cmd, "baton-notion", &mut std::io::stdout());
+}
+
+/// Reads the configuration file, if any: `$BATON_CONFIG_PATH`, else `./.baton.yaml` (see
+/// [`crate::ops::config_file`]). The caller applies [`ConfigFile::values`] to the environment
+/// before parsing, for variables that are unset, which yields flags > environment > file >
+/// defaults.
+///
+/// [`ConfigFile::values`]: crate::ops::config_file::ConfigFile::values
+pub fn config_file() -> anyhow::Result<Option<crate::ops::config_file::ConfigFile>> {
+    use crate::ops::config_file::{CONFIG_PATH_ENV, locate, read};
+    let env = std::env::var(CONFIG_PATH_ENV).ok();
+    let cwd = std::env::current_dir().context("reading the working directory")?;
+    let Some(path) = locate(env.as_deref(), &cwd) else {
+        return Ok(None);
+    };
+    let known = known_env_vars(&<Cli as clap::CommandFactory>::command());
+    Ok(Some(read(&path, &known)?))
+}
+
+/// Every `BATON_*` variable any flag of `cmd` (or its subcommands) reads.
+fn known_env_vars(cmd: &clap::Command) -> std::collections::BTreeSet<String> {
+    let mut out: std::collections::BTreeSet<String> = cmd
+        .get_arguments()
+        .filter_map(|a| a.get_env())
+        .map(|e| e.to_string_lossy().into_owned())
+        .collect();
+    for sub in cmd.get_subcommands() {
+        out.extend(known_env_vars(sub));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -368,11 +854,102 @@ mod tests {
     }
 
     #[test]
+    fn rate_limit_flags() {
+        let cli = Cli::try_parse_from(["baton-notion"]).expect("parses");
+        assert_eq!(cli.sync.requests_per_second, 10);
+        assert_eq!(cli.sync.max_concurrency, 4);
+        assert_eq!(
+            cli.sync.max_retries + 1,
+            notion::RetryConfig::default().max_attempts
+        );
+        let cli = Cli::try_parse_from([
+            "baton-notion",
+            "--requests-per-second",
+            "3",
+            "--max-concurrency",
+            "1",
+        ])
+        .expect("parses");
+        assert_eq!(
+            (cli.sync.requests_per_second, cli.sync.max_concurrency),
+            (3, 1)
+        );
+        assert!(Cli::try_parse_from(["baton-notion", "--requests-per-second", "0"]).is_err());
+        assert!(Cli::try_parse_from(["baton-notion", "--max-concurrency", "0"]).is_err());
+    }
+
+    #[test]
+    fn sim_fault_flags() {
+        let cli = Cli::try_parse_from([
+            "baton-notion",
+            "sim",
+            "--rate-limit-share",
+            "0.2",
+            "--total-results-drift",
+            "-3",
+            "--shuffle-pages",
+        ])
+        .expect("parses");
+        let Some(Command::Sim(args)) = cli.command else {
+            panic!("sim command");
+        };
+        assert_eq!(args.rate_limit_share, 0.2);
+        assert_eq!(args.total_results_drift, -3);
+        assert!(args.shuffle_pages);
+        assert!(
+            Cli::try_parse_from(["baton-notion", "sim", "--server-error-share", "1.5"]).is_err()
+        );
+    }
+
+    #[test]
     fn short_flags() {
         let cli = Cli::try_parse_from(["baton-notion", "-f", "out.c1z"]).expect("parses");
         assert_eq!(cli.sync.file, PathBuf::from("out.c1z"));
         let err = Cli::try_parse_from(["baton-notion", "-v"]).expect_err("version exits");
         assert_eq!(err.kind(), clap::error::ErrorKind::DisplayVersion);
+    }
+
+    #[test]
+    fn operator_subcommands_parse() {
+        let cli = Cli::try_parse_from([
+            "baton-notion",
+            "inspect",
+            "-f",
+            "a.c1z",
+            "grants",
+            "-t",
+            "role",
+            "-o",
+            "json",
+        ])
+        .expect("parses");
+        assert_eq!(cli.sync.file, PathBuf::from("a.c1z"));
+        let Some(Command::Inspect(args)) = cli.command else {
+            panic!("inspect expected");
+        };
+        assert_eq!(args.what, crate::ops::inspect::What::Grants);
+        assert_eq!(args.resource_type.as_deref(), Some("role"));
+        assert_eq!(args.output, crate::ops::Format::Json);
+
+        let cli = Cli::try_parse_from([
+            "baton-notion",
+            "diff",
+            "--against",
+            "old.c1z",
+            "--fail-on-change",
+        ])
+        .expect("parses");
+        let Some(Command::Diff(args)) = cli.command else {
+            panic!("diff expected");
+        };
+        assert_eq!(args.against, Some(PathBuf::from("old.c1z")));
+        assert!(args.fail_on_change);
+        assert_eq!(args.output, crate::ops::Format::Table);
+
+        assert!(Cli::try_parse_from(["baton-notion", "inspect", "everything"]).is_err());
+        assert!(Cli::try_parse_from(["baton-notion", "completion", "bash"]).is_ok());
+        let cli = Cli::try_parse_from(["baton-notion", "--no-progress"]).expect("parses");
+        assert!(cli.global.no_progress);
     }
 
     #[test]

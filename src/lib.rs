@@ -14,7 +14,11 @@
 //! - [`connector`]: the Notion ⇄ Baton mapping; implements [`baton::Connector`].
 //! - [`sim`]: a Notion SCIM simulator for tests, benchmarks and `baton-notion demo`.
 //! - [`pb`]: protobuf types generated from `proto/` by `build.rs`.
+//! - [`ops`]: operator commands over `.c1z` files (`inspect`, `diff`) and the `.baton.yaml`
+//!   configuration file; generic Baton data only, no Notion types.
+//! - [`bench`]: end-to-end benchmarks (`baton-notion bench`).
 //! - [`cli`]: flags, logging and modes; `main` only calls into it.
+//! - [`provisioning`]: the one-shot provisioning flags and the `provision` command.
 //! - [`secret`]: the redacted string type for tokens.
 //!
 //! Errors are typed per layer (`notion::Error`, `baton::ConnectorError`, `baton::c1z::Error`,
@@ -22,9 +26,12 @@
 #![deny(missing_docs)]
 
 pub mod baton;
+pub mod bench;
 pub mod cli;
 pub mod connector;
 pub mod notion;
+pub mod ops;
 pub mod pb;
+pub mod provisioning;
 pub mod secret;
 pub mod sim;

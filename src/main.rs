@@ -8,8 +8,30 @@ use clap::Parser;
 use tokio_util::sync::CancellationToken;
 
 fn main() -> ExitCode {
+    // The configuration file feeds the parser through BATON_* variables that are still unset,
+    // so flags > environment > file > defaults (see ops::config_file).
+    let config = match cli::config_file() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    for (var, value) in config.iter().flat_map(|c| &c.values) {
+        if std::env::var_os(var).is_none() {
+            // SAFETY: still single-threaded: no runtime, logger or other thread exists yet, so
+            // nothing can read the environment concurrently.
+            unsafe { std::env::set_var(var, value) };
+        }
+    }
     let cli = Cli::parse();
     cli::init_logging(&cli.global);
+    if let Some(config) = &config {
+        tracing::debug!(path = %config.path.display(), "configuration file read");
+        for warning in &config.warnings {
+            tracing::warn!("{warning}");
+        }
+    }
     // reqwest is built without a default TLS provider (see DESIGN.md): install ring's.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = match tokio::runtime::Runtime::new() {
@@ -26,6 +48,10 @@ fn main() -> ExitCode {
     });
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
+        // A documented status with nothing more to say (e.g. `diff --fail-on-change`).
+        Err(e) if e.downcast_ref::<cli::ExitStatus>().is_some() => {
+            ExitCode::from(e.downcast_ref::<cli::ExitStatus>().map_or(1, |s| s.0))
+        }
         Err(e) => {
             // One line: the whole cause chain, joined.
             eprintln!("error: {e:#}");

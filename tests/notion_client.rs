@@ -259,6 +259,8 @@ fn client_with_timeout(base: &str, timeout: Duration) -> Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let mut cfg = ClientConfig::new(base, Secret::new(TOKEN));
     cfg.timeout = timeout;
+    // These tests check what one attempt does; retries are covered in tests/resilience.rs.
+    cfg.retry = baton_notion::notion::RetryConfig::disabled();
     Client::new(cfg).unwrap()
 }
 

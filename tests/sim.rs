@@ -450,11 +450,11 @@ async fn unmatched_requests_are_named_and_counted() {
     let sim = start(Dataset::reference(), SimConfig::default()).await;
     let scim = Scim::new(&sim);
     let (status, body) = scim
-        .send(scim.http.post(format!("{}/Users", scim.base)).body("{}"))
+        .send(scim.http.put(format!("{}/Groups", scim.base)).body("{}"))
         .await;
     assert_eq!(status, 404);
     assert_eq!(body["status"], "404");
-    assert_eq!(body["detail"], "no simulator route for POST /scim/v2/Users");
+    assert_eq!(body["detail"], "no simulator route for PUT /scim/v2/Groups");
     let (status, body) = scim.get("/Foo").await;
     assert_eq!(status, 404);
     assert_eq!(body["detail"], "no simulator route for GET /scim/v2/Foo");

@@ -55,6 +55,47 @@ pub trait ConnectorClient: Send + Sync {
         &self,
         req: v2::GrantsServiceListGrantsRequest,
     ) -> Result<v2::GrantsServiceListGrantsResponse>;
+
+    /// `GrantManagerService.Grant`.
+    async fn grant(
+        &self,
+        _req: v2::GrantManagerServiceGrantRequest,
+    ) -> Result<v2::GrantManagerServiceGrantResponse> {
+        Err(ConnectorError::unimplemented(
+            "Grant is not implemented by this client",
+        ))
+    }
+
+    /// `GrantManagerService.Revoke`.
+    async fn revoke(
+        &self,
+        _req: v2::GrantManagerServiceRevokeRequest,
+    ) -> Result<v2::GrantManagerServiceRevokeResponse> {
+        Err(ConnectorError::unimplemented(
+            "Revoke is not implemented by this client",
+        ))
+    }
+
+    /// `AccountManagerService.CreateAccount`.
+    async fn create_account(
+        &self,
+        _req: v2::CreateAccountRequest,
+    ) -> Result<v2::CreateAccountResponse> {
+        Err(ConnectorError::unimplemented(
+            "CreateAccount is not implemented by this client",
+        ))
+    }
+
+    /// `ResourceDeleterService.DeleteResourceV2` (and the older `DeleteResource`, which
+    /// behaves the same).
+    async fn delete_resource(
+        &self,
+        _req: v2::DeleteResourceV2Request,
+    ) -> Result<v2::DeleteResourceV2Response> {
+        Err(ConnectorError::unimplemented(
+            "DeleteResource is not implemented by this client",
+        ))
+    }
 }
 
 /// The SDK version this runtime reports in `Validate` (≥ 0.4.3 makes syncers send
@@ -233,5 +274,64 @@ impl<C: Connector> ConnectorClient for Local<C> {
             next_page_token: out.next_token,
             annotations: out.annotations,
         })
+    }
+
+    async fn grant(
+        &self,
+        req: v2::GrantManagerServiceGrantRequest,
+    ) -> Result<v2::GrantManagerServiceGrantResponse> {
+        let entitlement = req
+            .entitlement
+            .ok_or_else(|| ConnectorError::invalid_argument("the request names no entitlement"))?;
+        let principal = req
+            .principal
+            .ok_or_else(|| ConnectorError::invalid_argument("the request names no principal"))?;
+        principal
+            .id
+            .as_ref()
+            .ok_or_else(|| ConnectorError::invalid_argument("the principal has no id"))?;
+        let (syncer, _) = self.syncer_for(entitlement.resource.as_ref())?;
+        let (grants, annotations) = syncer.grant(&principal, &entitlement).await?;
+        Ok(v2::GrantManagerServiceGrantResponse {
+            annotations,
+            grants,
+        })
+    }
+
+    async fn revoke(
+        &self,
+        req: v2::GrantManagerServiceRevokeRequest,
+    ) -> Result<v2::GrantManagerServiceRevokeResponse> {
+        let grant = req
+            .grant
+            .ok_or_else(|| ConnectorError::invalid_argument("the request names no grant"))?;
+        let entitlement_resource = grant.entitlement.as_ref().and_then(|e| e.resource.as_ref());
+        let (syncer, _) = self.syncer_for(entitlement_resource)?;
+        let annotations = syncer.revoke(&grant).await?;
+        Ok(v2::GrantManagerServiceRevokeResponse { annotations })
+    }
+
+    async fn create_account(
+        &self,
+        req: v2::CreateAccountRequest,
+    ) -> Result<v2::CreateAccountResponse> {
+        let info = req
+            .account_info
+            .ok_or_else(|| ConnectorError::invalid_argument("the request has no account info"))?;
+        self.connector
+            .create_account(&info, req.credential_options.as_ref())
+            .await
+    }
+
+    async fn delete_resource(
+        &self,
+        req: v2::DeleteResourceV2Request,
+    ) -> Result<v2::DeleteResourceV2Response> {
+        let id = req
+            .resource_id
+            .ok_or_else(|| ConnectorError::invalid_argument("the request names no resource"))?;
+        check_id("resource id", &id.resource)?;
+        let annotations = self.syncer(&id.resource_type)?.delete(&id).await?;
+        Ok(v2::DeleteResourceV2Response { annotations })
     }
 }

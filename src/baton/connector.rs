@@ -93,6 +93,35 @@ pub trait ResourceSyncer: Send + Sync {
     /// One page of grants found while looking at `resource`. A grant may belong to another
     /// resource's entitlement (the Notion connector emits role grants while listing users).
     async fn grants(&self, resource: &v2::Resource, page: &PageRequest) -> Result<Page<v2::Grant>>;
+
+    /// Grants `entitlement` (one of this type's) to `principal`. Returns the grants that now
+    /// exist and annotations such as `GrantAlreadyExists` or `GrantReplaced`. Granting what is
+    /// already held is a success, not an error.
+    async fn grant(
+        &self,
+        _principal: &v2::Resource,
+        _entitlement: &v2::Entitlement,
+    ) -> Result<(Vec<v2::Grant>, Vec<Any>)> {
+        Err(unsupported("granting", &self.resource_type().id))
+    }
+
+    /// Revokes `grant` (of one of this type's entitlements). Revoking what is already gone is
+    /// a success with a `GrantAlreadyRevoked` annotation.
+    async fn revoke(&self, _grant: &v2::Grant) -> Result<Vec<Any>> {
+        Err(unsupported("revoking", &self.resource_type().id))
+    }
+
+    /// Deletes (deprovisions) a resource of this type. Deleting what is already gone is a
+    /// success with a `ResourceDoesNotExist` annotation.
+    async fn delete(&self, _id: &v2::ResourceId) -> Result<Vec<Any>> {
+        Err(unsupported("deleting", &self.resource_type().id))
+    }
+}
+
+fn unsupported(what: &str, resource_type: &str) -> super::ConnectorError {
+    super::ConnectorError::unimplemented(format!(
+        "{what} is not supported for resource type {resource_type:?}"
+    ))
 }
 
 /// An application connector: metadata, validation and one syncer per resource type.
@@ -107,4 +136,16 @@ pub trait Connector: Send + Sync + 'static {
 
     /// The syncers, one per resource type, in the order the types should be synced.
     fn syncers(&self) -> Vec<Arc<dyn ResourceSyncer>>;
+
+    /// Creates an account. An account that already exists is an `already_exists` result, not
+    /// an error.
+    async fn create_account(
+        &self,
+        _info: &v2::AccountInfo,
+        _credentials: Option<&v2::CredentialOptions>,
+    ) -> Result<v2::CreateAccountResponse> {
+        Err(super::ConnectorError::unimplemented(
+            "this connector does not create accounts",
+        ))
+    }
 }

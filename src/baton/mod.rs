@@ -6,6 +6,9 @@
 //! - [`c1z`]: the artifact store (SQLite inside zstd), writer and reader.
 //! - [`ids`], [`annotations`], [`resource`]: id formats, `Any` packing, resource builders.
 //! - [`error`]: the error a connector reports, with its protocol code.
+//! - [`server`]: the `c1.connector.v2` gRPC services over any [`ConnectorClient`];
+//!   [`remote`]: a [`ConnectorClient`] over a gRPC channel to any Baton connector server.
+//! - [`schema`]: protojson output (`capabilities`, `config`) from the proto descriptors.
 
 pub mod annotations;
 pub mod c1z;
@@ -13,7 +16,11 @@ pub mod client;
 pub mod connector;
 pub mod error;
 pub mod ids;
+pub mod provision;
+pub mod remote;
 pub mod resource;
+pub mod schema;
+pub mod server;
 pub mod sync;
 
 pub use client::{ConnectorClient, Local};

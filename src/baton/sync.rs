@@ -18,7 +18,9 @@
 //! untouched: the store writes to temporary files and only `save` renames into place.
 //! Cancellation is checked between pages.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
@@ -45,6 +47,47 @@ pub struct SyncOptions {
     pub page_size: u32,
     /// Fired by SIGINT/SIGTERM; checked between pages.
     pub cancel: CancellationToken,
+    /// Told about progress (e.g. to draw progress bars); `None` for silence.
+    pub observer: Option<Arc<dyn SyncObserver>>,
+}
+
+/// The phase a [`SyncProgress`] belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SyncPhase {
+    /// Listing resources.
+    Resources,
+    /// Listing entitlements of stored resources.
+    Entitlements,
+    /// Listing grants of stored resources.
+    Grants,
+}
+
+/// Progress of one resource type within one phase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyncProgress<'a> {
+    /// The phase.
+    pub phase: SyncPhase,
+    /// The resource type being listed (resources) or visited (entitlements, grants).
+    pub resource_type: &'a str,
+    /// Resources listed so far (resources phase), or resources visited so far (other phases).
+    pub done: u64,
+    /// What `done` counts towards, when known: the resources of the type stored earlier in
+    /// this sync for the entitlement and grant phases; `None` while listing resources (the
+    /// Baton protocol carries no total).
+    pub total: Option<u64>,
+    /// Objects collected so far in this phase for this type (resources, entitlements, grants).
+    pub items: u64,
+}
+
+/// Receives a sync's progress, e.g. to draw progress bars on a terminal.
+///
+/// Called on the sync's task after every page of resources and every visited resource: it must
+/// be cheap and must not block. Nothing is called after [`sync_to_file`] returns.
+pub trait SyncObserver: Send + Sync + std::fmt::Debug {
+    /// Progress of one resource type in one phase.
+    fn progress(&self, progress: SyncProgress<'_>);
+    /// The engine is done listing (successfully or not).
+    fn finish(&self) {}
 }
 
 /// What a finished sync did.
@@ -118,13 +161,19 @@ pub async fn sync_to_file(
     let store = StoreThread::open(out.to_path_buf())?;
     let sync_id = store.start_sync(sync_type).await?;
     info!(sync_id = %sync_id, file = %out.display(), "sync started");
+    let observer = opts.observer.clone();
     let mut engine = Engine {
         client,
         store,
         opts,
         out: out.to_path_buf(),
+        resource_counts: HashMap::new(),
     };
-    engine.run().await?;
+    let ran = engine.run().await;
+    if let Some(o) = &observer {
+        o.finish();
+    }
+    ran?;
     let stats = engine.store.finish().await?;
     let saved = engine.store.save().await?;
     Ok(SyncReport {
@@ -140,9 +189,30 @@ struct Engine<'a> {
     store: StoreThread,
     opts: SyncOptions,
     out: PathBuf,
+    /// Resources stored per type, the totals of the entitlement and grant phases.
+    resource_counts: HashMap<String, u64>,
 }
 
 impl Engine<'_> {
+    fn report(
+        &self,
+        phase: SyncPhase,
+        resource_type: &str,
+        done: u64,
+        total: Option<u64>,
+        items: u64,
+    ) {
+        if let Some(o) = &self.opts.observer {
+            o.progress(SyncProgress {
+                phase,
+                resource_type,
+                done,
+                total,
+                items,
+            });
+        }
+    }
+
     async fn run(&mut self) -> Result<(), SyncError> {
         let client = self.client;
         client
@@ -259,9 +329,12 @@ impl Engine<'_> {
                 }
             }
             total += resp.list.len();
+            *self.resource_counts.entry(type_id.to_owned()).or_default() += resp.list.len() as u64;
             if !resp.list.is_empty() {
                 self.store.put(Rows::Resources(resp.list)).await?;
             }
+            let listed = self.resource_counts.get(type_id).copied().unwrap_or(0);
+            self.report(SyncPhase::Resources, type_id, listed, None, listed);
             if resp.next_page_token.is_empty() {
                 break;
             }
@@ -317,6 +390,12 @@ impl Engine<'_> {
     async fn walk(&mut self, type_id: &str, what: Walk) -> Result<(), SyncError> {
         let mut after = 0i64;
         let mut buffer = Buffer::default();
+        let phase = match what {
+            Walk::Entitlements => SyncPhase::Entitlements,
+            Walk::Grants => SyncPhase::Grants,
+        };
+        let total = self.resource_counts.get(type_id).copied();
+        let (mut visited, mut items) = (0u64, 0u64);
         loop {
             let batch = self.store.resources_after(type_id, after, BATCH).await?;
             let Some(&(last, _)) = batch.last() else {
@@ -325,13 +404,18 @@ impl Engine<'_> {
             after = last;
             for (_, resource) in batch {
                 if has::<v2::SkipEntitlementsAndGrants>(&resource.annotations) {
+                    visited += 1; // counted, so the phase still reaches its total
                     continue;
                 }
                 self.check_cancel()?;
+                let before = buffer.entitlements.len() + buffer.grants.len();
                 match what {
                     Walk::Entitlements => self.entitlements_of(&resource, &mut buffer).await?,
                     Walk::Grants => self.grants_of(&resource, &mut buffer).await?,
                 }
+                visited += 1;
+                items += (buffer.entitlements.len() + buffer.grants.len() - before) as u64;
+                self.report(phase, type_id, visited, total, items);
                 if buffer.entitlements.len() + buffer.grants.len() >= BATCH {
                     self.flush(&mut buffer).await?;
                 }

@@ -13,11 +13,13 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use super::paging::{self, Sessions};
+use super::provision;
 use super::{group_type, map_error, types, user_type};
 use crate::baton::resource::{self, ProfileValue};
 use crate::baton::{ConnectorError, Page, PageRequest, ResourceSyncer, ids};
 use crate::notion::{self, Group, GroupId, Member};
 use crate::pb::v2;
+use prost_types::Any;
 
 /// Lists groups and their memberships.
 pub struct GroupSyncer {
@@ -160,5 +162,17 @@ impl ResourceSyncer for GroupSyncer {
             .map(|uid| resource::grant(gid, "member", &ids::resource_id(types::USER, uid)))
             .collect();
         Ok(Page::done(grants))
+    }
+
+    async fn grant(
+        &self,
+        principal: &v2::Resource,
+        entitlement: &v2::Entitlement,
+    ) -> Result<(Vec<v2::Grant>, Vec<Any>), ConnectorError> {
+        provision::grant_membership(&self.client, principal, entitlement).await
+    }
+
+    async fn revoke(&self, grant: &v2::Grant) -> Result<Vec<Any>, ConnectorError> {
+        provision::revoke_membership(&self.client, grant).await
     }
 }

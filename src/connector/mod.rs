@@ -13,7 +13,9 @@
 
 pub mod groups;
 pub mod paging;
+pub mod provision;
 pub mod roles;
+pub mod schema;
 pub mod users;
 
 use std::sync::Arc;
@@ -49,9 +51,16 @@ impl NotionConnector {
         NotionConnector {
             users: Arc::new(users::UserSyncer::new(client.clone())),
             groups: Arc::new(groups::GroupSyncer::new(client.clone())),
-            roles: Arc::new(roles::RoleSyncer),
+            roles: Arc::new(roles::RoleSyncer::new(client.clone())),
             client,
         }
+    }
+
+    /// A connector whose user deletion deprovisions in `mode`.
+    pub fn with_deprovision_mode(client: notion::Client, mode: provision::DeprovisionMode) -> Self {
+        let mut c = Self::new(client.clone());
+        c.users = Arc::new(users::UserSyncer::new(client).with_deprovision_mode(mode));
+        c
     }
 
     /// The SCIM client (request counters, for the summary).
@@ -108,6 +117,8 @@ impl Connector for NotionConnector {
             description: "Syncs the members, groups and workspace roles of a Notion Enterprise \
                           workspace through Notion's SCIM API."
                 .to_owned(),
+            capabilities: Some(schema::capabilities()),
+            account_creation_schema: Some(provision::account_creation_schema()),
             ..Default::default()
         }
     }
@@ -122,6 +133,14 @@ impl Connector for NotionConnector {
 
     fn syncers(&self) -> Vec<Arc<dyn ResourceSyncer>> {
         vec![self.users.clone(), self.groups.clone(), self.roles.clone()]
+    }
+
+    async fn create_account(
+        &self,
+        info: &v2::AccountInfo,
+        credentials: Option<&v2::CredentialOptions>,
+    ) -> Result<v2::CreateAccountResponse, ConnectorError> {
+        provision::create_account(&self.client, info, credentials).await
     }
 }
 

@@ -8,11 +8,14 @@
 
 use async_trait::async_trait;
 
+use super::provision;
 use super::{role_type, types, user_type};
 use crate::baton::annotations::pack;
 use crate::baton::resource::{self, ProfileValue};
 use crate::baton::{ConnectorError, Page, PageRequest, ResourceSyncer, ids};
+use crate::notion;
 use crate::pb::v2;
+use prost_types::Any;
 
 /// The exclusion group shared by the role entitlements.
 pub const EXCLUSION_GROUP: &str = "notion-workspace-role";
@@ -111,8 +114,17 @@ pub fn assigned_entitlement(resource: &v2::Resource, r: &Role) -> v2::Entitlemen
     )
 }
 
-/// Lists the static roles and their entitlements.
-pub struct RoleSyncer;
+/// Lists the static roles and their entitlements; grants and revokes roles.
+pub struct RoleSyncer {
+    client: notion::Client,
+}
+
+impl RoleSyncer {
+    /// A syncer over `client` (listing needs no request; provisioning does).
+    pub fn new(client: notion::Client) -> Self {
+        RoleSyncer { client }
+    }
+}
 
 #[async_trait]
 impl ResourceSyncer for RoleSyncer {
@@ -151,6 +163,18 @@ impl ResourceSyncer for RoleSyncer {
     ) -> Result<Page<v2::Grant>, ConnectorError> {
         // Role grants come from the user records (see the users syncer).
         Ok(Page::empty())
+    }
+
+    async fn grant(
+        &self,
+        principal: &v2::Resource,
+        entitlement: &v2::Entitlement,
+    ) -> Result<(Vec<v2::Grant>, Vec<Any>), ConnectorError> {
+        provision::grant_role(&self.client, principal, entitlement).await
+    }
+
+    async fn revoke(&self, grant: &v2::Grant) -> Result<Vec<Any>, ConnectorError> {
+        provision::revoke_role(&self.client, grant).await
     }
 }
 

@@ -20,12 +20,14 @@ use async_trait::async_trait;
 use tracing::warn;
 
 use super::paging::{self, Sessions};
+use super::provision::{self, DeprovisionMode};
 use super::roles::{self, IMPLIED_ROLE};
 use super::{types, user_type};
 use crate::baton::resource::{self, ProfileValue, UserSpec};
 use crate::baton::{ConnectorError, Page, PageRequest, ResourceSyncer, ids};
 use crate::notion::{self, User};
 use crate::pb::v2;
+use prost_types::Any;
 
 /// Profile key holding the workspace role.
 pub const ROLE_KEY: &str = "workspace_role";
@@ -36,6 +38,7 @@ pub struct UserSyncer {
     sessions: Sessions,
     warned_roles: Mutex<BTreeSet<String>>,
     drift: Mutex<Vec<String>>,
+    deprovision: DeprovisionMode,
 }
 
 impl UserSyncer {
@@ -46,7 +49,14 @@ impl UserSyncer {
             sessions: Sessions::default(),
             warned_roles: Mutex::new(BTreeSet::new()),
             drift: Mutex::new(Vec::new()),
+            deprovision: DeprovisionMode::default(),
         }
+    }
+
+    /// Chooses how deleting a user deprovisions it.
+    pub fn with_deprovision_mode(mut self, mode: DeprovisionMode) -> Self {
+        self.deprovision = mode;
+        self
     }
 
     /// Warnings for the run summary.
@@ -199,5 +209,9 @@ impl ResourceSyncer for UserSyncer {
         };
         let on = ids::resource_id(types::ROLE, r.id);
         Ok(Page::done(vec![resource::grant(&on, "assigned", uid)]))
+    }
+
+    async fn delete(&self, id: &v2::ResourceId) -> Result<Vec<Any>, ConnectorError> {
+        provision::delete_user(&self.client, id, self.deprovision).await
     }
 }

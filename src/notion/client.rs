@@ -15,8 +15,10 @@
 //! 5. turns a non-2xx answer into [`Error::Scim`] (with `Retry-After`), a timeout into
 //!    [`Error::Timeout`], and any other failure into [`Error::Transport`].
 //!
-//! Retries and client-side rate limiting are not done here yet; they will wrap `execute`, using
-//! [`Error::is_retryable`] and [`Error::retry_after`].
+//! Around each attempt, `execute` applies the client-side limiter ([`super::limiter`]: concurrency,
+//! rate, and the adaptive gate that slows down after 429s) and the one retry policy
+//! ([`super::retry`]: which failures repeat, how long to wait, when to give up). The request
+//! counters count real HTTP attempts; [`Client::retries`] counts the repeats among them.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -36,8 +38,10 @@ use tracing::{debug, warn};
 use super::base_url::BaseUrl;
 use super::error::{Error, one_line};
 use super::groups::Groups;
+use super::limiter::{LimitConfig, Limiter};
 use super::models::{Group, ListResponse, User};
 use super::paging::{PageRequest, Pager, StopReason};
+use super::retry::{RetryConfig, may_retry};
 use super::users::Users;
 use crate::secret::Secret;
 
@@ -67,6 +71,10 @@ pub struct ClientConfig {
     pub timeout: Duration,
     /// `User-Agent` header.
     pub user_agent: String,
+    /// The retry policy (default: [`RetryConfig::default`]).
+    pub retry: RetryConfig,
+    /// Rate and concurrency limits (default: [`LimitConfig::default`]).
+    pub limits: LimitConfig,
 }
 
 impl ClientConfig {
@@ -78,6 +86,8 @@ impl ClientConfig {
             token,
             timeout: DEFAULT_TIMEOUT,
             user_agent: concat!("baton-notion/", env!("CARGO_PKG_VERSION")).to_owned(),
+            retry: RetryConfig::default(),
+            limits: LimitConfig::default(),
         }
     }
 }
@@ -117,6 +127,12 @@ struct Inner {
     user_agent: String,
     /// Requests sent, indexed by [`Endpoint`].
     counts: [AtomicU64; Endpoint::ALL.len()],
+    /// Attempts that repeated a failed one.
+    retries: AtomicU64,
+    /// The retry policy.
+    retry: RetryConfig,
+    /// The shared rate and concurrency limiter.
+    limiter: Limiter,
 }
 
 impl fmt::Debug for Client {
@@ -125,6 +141,7 @@ impl fmt::Debug for Client {
             .field("base_url", &self.inner.base.as_str())
             .field("timeout", &self.inner.timeout)
             .field("user_agent", &self.inner.user_agent)
+            .field("retry", &self.inner.retry)
             .finish_non_exhaustive()
     }
 }
@@ -175,6 +192,9 @@ impl Client {
                 timeout: cfg.timeout,
                 user_agent: cfg.user_agent,
                 counts: Default::default(),
+                retries: AtomicU64::new(0),
+                limiter: Limiter::new(&cfg.limits),
+                retry: cfg.retry,
             }),
         })
     }
@@ -210,6 +230,18 @@ impl Client {
             .collect()
     }
 
+    /// Attempts so far that repeated a failed one (also counted in
+    /// [`request_counts`](Self::request_counts)). Shared by clones.
+    pub fn retries(&self) -> u64 {
+        self.inner.retries.load(Ordering::Relaxed)
+    }
+
+    /// The current request-rate cap in requests per second: the configured rate, or less while
+    /// recovering from 429s.
+    pub fn current_rate(&self) -> f64 {
+        self.inner.limiter.current_rate()
+    }
+
     /// The base URL requests go to.
     pub fn base_url(&self) -> &BaseUrl {
         &self.inner.base
@@ -220,12 +252,54 @@ impl Client {
         self.inner.timeout
     }
 
-    /// Sends one request and returns the status and body of a 2xx answer. The single funnel for
-    /// every request (see the module docs).
+    /// Sends one request — retried under the policy, each attempt through the limiter — and
+    /// returns the status and body of a 2xx answer. The single funnel for every request (see the
+    /// module docs).
     pub(crate) async fn execute(&self, call: &Call) -> Result<(StatusCode, Vec<u8>), Error> {
+        use backon::Retryable;
+
+        let policy = &self.inner.retry;
+        let method = call.endpoint.method();
+        let attempt = std::sync::atomic::AtomicU32::new(0);
+        let mut slept = Duration::ZERO;
+        (|| async {
+            let n = attempt.fetch_add(1, Ordering::Relaxed) + 1;
+            if n > 1 {
+                self.inner.retries.fetch_add(1, Ordering::Relaxed);
+            }
+            self.attempt(call).await
+        })
+        .retry(policy.backoff())
+        .sleep(tokio::time::sleep)
+        .when(|err: &Error| may_retry(&method, err))
+        .adjust(|err: &Error, backoff| {
+            let wait = policy.wait(err, backoff, slept);
+            let n = attempt.load(Ordering::Relaxed);
+            let status = err.status().unwrap_or(0);
+            match wait {
+                Some(wait) => {
+                    slept += wait;
+                    let wait_ms = wait.as_millis() as u64;
+                    if err.is_rate_limited() || status >= 500 {
+                        warn!(method = call.endpoint.method_name(), endpoint = %call.display(), attempt = n, status, wait_ms, "retrying Notion request");
+                    } else {
+                        debug!(method = call.endpoint.method_name(), endpoint = %call.display(), attempt = n, status, wait_ms, error = %err, "retrying Notion request");
+                    }
+                }
+                None => warn!(method = call.endpoint.method_name(), endpoint = %call.display(), attempts = n, status, "giving up on Notion request: retry budget spent"),
+            }
+            wait
+        })
+        .await
+    }
+
+    /// One attempt: waits for the limiter, sends, reads the whole answer, and tells the limiter
+    /// whether Notion rate-limited it.
+    async fn attempt(&self, call: &Call) -> Result<(StatusCode, Vec<u8>), Error> {
         let method = call.endpoint.method();
         let method_name = call.endpoint.method_name();
         let endpoint = call.display();
+        let _permit = self.inner.limiter.acquire().await;
         self.inner.counts[call.endpoint as usize].fetch_add(1, Ordering::Relaxed);
 
         let url = self.inner.base.join(&call.segments, &call.query);
@@ -283,15 +357,25 @@ impl Client {
                     "SCIM request"
                 );
                 if status.is_success() {
+                    self.inner.limiter.succeeded();
                     Ok((status, body.into()))
                 } else {
-                    Err(Error::from_response(
+                    let err = Error::from_response(
                         status.as_u16(),
                         method_name,
                         endpoint,
                         &body,
                         retry_after.as_deref(),
-                    ))
+                    );
+                    if err.is_rate_limited() {
+                        let pause = err
+                            .retry_after()
+                            .map(|d| d.min(self.inner.retry.max_retry_after));
+                        self.inner.limiter.rate_limited(pause);
+                    } else {
+                        self.inner.limiter.succeeded();
+                    }
+                    Err(err)
                 }
             }
         }

@@ -7,7 +7,7 @@
 //! # Layout
 //! - [`client`] — [`Client`] and [`ClientConfig`]: one shared `reqwest::Client`, the bearer token,
 //!   the per-request timeout, request counters, and the single private `execute` function every
-//!   request goes through (the later retry/rate-limit layer wraps that one function).
+//!   request goes through (wrapped by the limiter and the retry policy).
 //! - [`base_url`] — validation of the base URL (`https`, or `http` on loopback only) and joining
 //!   paths under its prefix.
 //! - [`users`], [`groups`] — handlers in the octocrab style: `client.users().list().count(100)
@@ -18,6 +18,9 @@
 //!   leniently (live Notion responses omit or vary many fields).
 //! - [`patch`] — RFC 7644 PatchOp bodies for the provisioning calls.
 //! - [`error`] — [`Error`], keeping Notion's status, `scimType` and `detail`.
+//! - [`retry`] — [`RetryConfig`] and the retry decisions (backon, jittered exponential backoff,
+//!   `Retry-After`, safe writes).
+//! - [`limiter`] — [`LimitConfig`]: concurrency, rate (governor) and the AIMD gate after 429s.
 //!
 //! # Invariants
 //! - The token never appears in any `Debug`/`Display` output, error or log line. It lives in a
@@ -25,28 +28,35 @@
 //!   (marked sensitive).
 //! - Every request is counted by endpoint template ([`Client::request_counts`]) and logged at
 //!   `debug` with method, endpoint, status and elapsed time — never headers.
-//! - Nothing here retries yet; [`Error::is_retryable`] classifies failures for the layer that will.
+//! - Every request passes the shared limiter ([`limiter`]) and the one retry policy ([`retry`]);
+//!   [`Error::is_retryable`] is the classification both rely on.
 #![deny(missing_docs)]
 
 pub mod base_url;
 pub mod client;
 pub mod error;
 pub mod groups;
+pub mod limiter;
 pub mod models;
 pub mod paging;
 pub mod patch;
+pub mod retry;
 pub mod users;
 
 pub use base_url::BaseUrl;
 pub use client::{Client, ClientConfig, DEFAULT_BASE_URL, DEFAULT_TIMEOUT};
 pub use error::{Error, parse_retry_after};
 pub use groups::{Groups, ListGroups};
+pub use limiter::{
+    DEFAULT_BURST, DEFAULT_MAX_CONCURRENCY, DEFAULT_REQUESTS_PER_SECOND, LimitConfig,
+};
 pub use models::{
     Email, EnterpriseUser, Group, GroupId, ListResponse, Manager, Member, Meta, Name, NewGroup,
     NewUser, User, UserId,
 };
 pub use paging::{DEFAULT_MAX_PAGES, MAX_PAGE_SIZE, PageRequest, Pager, StopReason, TotalDrift};
 pub use patch::{PATCH_OP_SCHEMA, PatchOp, PatchOperation};
+pub use retry::RetryConfig;
 pub use users::{ListUsers, Users, filter_eq};
 
 /// The URN of Notion's user extension, whose `role` holds the workspace role.

@@ -74,18 +74,32 @@ pub struct TotalDrift {
     pub collected: u64,
 }
 
+impl TotalDrift {
+    /// How far the collected count is from the latest `totalResults`: positive when more were
+    /// collected than Notion reported, negative when fewer.
+    pub fn difference(&self) -> i128 {
+        i128::from(self.collected) - i128::from(self.last_total)
+    }
+}
+
 impl fmt::Display for TotalDrift {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let diff = self.difference();
+        let off = match diff {
+            0 => String::new(),
+            d if d > 0 => format!(" ({d} more than reported)"),
+            d => format!(" ({} fewer than reported)", -d),
+        };
         if self.first_total != self.last_total {
             write!(
                 f,
-                "totalResults changed from {} to {} while paging; collected {} unique",
+                "totalResults changed from {} to {} while paging; collected {} unique{off}",
                 self.first_total, self.last_total, self.collected
             )
         } else {
             write!(
                 f,
-                "totalResults was {} but {} unique were collected (the list changed while paging)",
+                "totalResults was {} but {} unique were collected{off} (the list changed while paging)",
                 self.last_total, self.collected
             )
         }
@@ -515,6 +529,11 @@ mod tests {
         let drift = pager.drift().unwrap();
         assert_eq!(drift.collected, 3);
         assert!(drift.to_string().contains("was 4 but 3 unique"));
+        assert_eq!(drift.difference(), -1);
+        assert!(
+            drift.to_string().contains("(1 fewer than reported)"),
+            "{drift}"
+        );
     }
 
     #[test]

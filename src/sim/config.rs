@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 /// Behaviour of a [`Simulator`](super::Simulator); see each field. `Default` is well-behaved.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SimConfig {
     /// Bearer token the simulator accepts (`Authorization: Bearer <token>`); default `"sim-token"`.
     pub token: String,
@@ -32,6 +32,42 @@ pub struct SimConfig {
     pub die_after_requests: Option<u64>,
     /// User ids served without the Notion role extension (clients should treat them as members).
     pub omit_role_for: Vec<String>,
+    /// Seed of every fault decision (see `faults.rs`: a request's fate depends only on the seed,
+    /// the request and how often it was seen). Default 1.
+    pub fault_seed: u64,
+    /// Fault: share of requests (0.0–1.0) answered 429 with `Retry-After`.
+    pub rate_limit_share: f64,
+    /// Fault: the first this-many tries of every distinct request (same method, path and query)
+    /// are answered 429 with `Retry-After`; later tries are served. Default 0.
+    pub rate_limit_first_tries: u64,
+    /// The `Retry-After` of injected 429s, in whole seconds (default 1).
+    pub retry_after_secs: u64,
+    /// Fault: share of requests (0.0–1.0) answered with a 5xx from `server_error_statuses`.
+    pub server_error_share: f64,
+    /// Statuses injected by `server_error_share` (default 500, 502, 503; note that clients do not
+    /// retry 500).
+    pub server_error_statuses: Vec<u16>,
+    /// Fault: share of requests (0.0–1.0) whose connection is dropped without a response.
+    pub drop_connection_share: f64,
+    /// Fault: share of requests (0.0–1.0) that are handled (a write takes effect) but whose
+    /// response is lost: the connection is dropped instead of answering.
+    pub lose_response_share: f64,
+    /// Fault: share of 2xx answers (0.0–1.0) whose JSON body is cut in half.
+    pub malformed_json_share: f64,
+    /// Fault: share of 2xx answers (0.0–1.0) whose body trickles out in 4 chunks,
+    /// `slow_body_delay` apart (headers go out at once).
+    pub slow_body_share: f64,
+    /// Pause before each chunk of a slow body (default 100 ms).
+    pub slow_body_delay: Duration,
+    /// Extra latency per request, uniform in `0..=latency_jitter`, on top of `latency`.
+    pub latency_jitter: Duration,
+    /// Fault: added to `totalResults` on every list page after the first (may be negative).
+    pub total_results_drift: i64,
+    /// Fault: after each unfiltered `/Users` list page, this many users are removed and as many
+    /// new members inserted, at random positions (groups lose removed members).
+    pub churn_users_per_page: usize,
+    /// Fault: the resources of each list page come in a random order (new per request).
+    pub shuffle_pages: bool,
 }
 
 impl Default for SimConfig {
@@ -46,6 +82,21 @@ impl Default for SimConfig {
             malformed_json_at: None,
             die_after_requests: None,
             omit_role_for: Vec::new(),
+            fault_seed: 1,
+            rate_limit_share: 0.0,
+            rate_limit_first_tries: 0,
+            retry_after_secs: 1,
+            server_error_share: 0.0,
+            server_error_statuses: vec![500, 502, 503],
+            drop_connection_share: 0.0,
+            lose_response_share: 0.0,
+            malformed_json_share: 0.0,
+            slow_body_share: 0.0,
+            slow_body_delay: Duration::from_millis(100),
+            latency_jitter: Duration::ZERO,
+            total_results_drift: 0,
+            churn_users_per_page: 0,
+            shuffle_pages: false,
         }
     }
 }

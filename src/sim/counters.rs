@@ -31,8 +31,10 @@ pub struct RecordedRequest {
     /// Counter key it was counted under, e.g. `"GET /Users/{id}"` or [`UNMATCHED`].
     pub endpoint: String,
     /// Response status; `0` when the simulator dropped the connection instead of answering
-    /// (`die_after_requests`).
+    /// (`die_after_requests`, `drop_connection_share`).
     pub status: u16,
+    /// When the request arrived, on the simulator's clock (time since it started).
+    pub at: std::time::Duration,
 }
 
 /// Shared, thread-safe request accounting.
@@ -116,6 +118,7 @@ mod tests {
             query: None,
             endpoint: endpoint.into(),
             status: 200,
+            at: std::time::Duration::ZERO,
         }
     }
 

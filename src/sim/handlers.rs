@@ -24,11 +24,13 @@ use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::Response;
-use axum::routing::{MethodRouter, get};
+use axum::routing::{MethodRouter, delete, get, patch, post};
 
+use super::faults;
 use super::filter::{GroupFilter, UserFilter};
 use super::scim_json::{self, GroupJson, UserJson};
 use super::server::Shared;
+use super::writes;
 
 /// Media type of every simulator response.
 pub(crate) const SCIM_CONTENT_TYPE: &str = "application/scim+json";
@@ -84,6 +86,10 @@ pub(crate) fn endpoints() -> Vec<Endpoint> {
         endpoint(Method::GET, "/Users/{id}", get(get_user)),
         endpoint(Method::GET, "/Groups", get(list_groups)),
         endpoint(Method::GET, "/Groups/{id}", get(get_group)),
+        endpoint(Method::POST, "/Users", post(writes::create_user)),
+        endpoint(Method::PATCH, "/Users/{id}", patch(writes::patch_user)),
+        endpoint(Method::DELETE, "/Users/{id}", delete(writes::delete_user)),
+        endpoint(Method::PATCH, "/Groups/{id}", patch(writes::patch_group)),
     ]
 }
 
@@ -138,6 +144,7 @@ async fn list_users(State(shared): State<Arc<Shared>>, RawQuery(query): RawQuery
         Ok(filter) => filter,
         Err(detail) => return scim_error(StatusCode::BAD_REQUEST, Some("invalidFilter"), &detail),
     };
+    let unfiltered = filter.is_none();
     let body = {
         let store = shared.read_store();
         let shape = |user| UserJson::new(user, shared.serves_role_of(user));
@@ -149,6 +156,12 @@ async fn list_users(State(shared): State<Arc<Shared>>, RawQuery(query): RawQuery
             }
         }
     };
+    let churn = shared.config.churn_users_per_page;
+    if unfiltered && churn > 0 {
+        let seed = shared.faults.next_seed(&shared.config);
+        let mut store = shared.write_store();
+        faults::churn(store.dataset_mut(), churn, seed);
+    }
     list_body(&shared, "/Users", &params, body)
 }
 
@@ -214,7 +227,10 @@ fn render_page<'a, T, J: serde::Serialize>(
     shape: impl FnMut(&'a T) -> J,
 ) -> Vec<u8> {
     let page = Page::plan(items.len(), params, shared);
-    let resources: Vec<J> = items[page.range.clone()].iter().map(shape).collect();
+    let mut resources: Vec<J> = items[page.range.clone()].iter().map(shape).collect();
+    if shared.config.shuffle_pages {
+        faults::shuffle(&mut resources, shared.faults.next_seed(&shared.config));
+    }
     page.body(&resources)
 }
 
@@ -301,7 +317,7 @@ impl Page {
             to - from
         };
         Page {
-            total,
+            total: faults::drifted_total(total, start_index, config.total_results_drift),
             range: from..to,
             start_index,
             items_per_page,

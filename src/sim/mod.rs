@@ -28,6 +28,8 @@
 //! - `filter`: the `attribute eq "value"` filters Notion supports.
 //! - `scim_json`: the JSON shapes, serialized straight from borrowed data.
 //! - `store`: the live workspace behind an `RwLock`, with lazily built id indexes.
+//! - `faults`: deterministic, seeded fault injection (429s, 5xx, dropped connections, malformed
+//!   bodies, latency jitter, `totalResults` drift, churn between pages, shuffled pages).
 //! - `counters`: per-endpoint request counts and the recent-request log ([`RecordedRequest`]).
 //!
 //! # Endpoints
@@ -46,11 +48,13 @@
 mod config;
 mod counters;
 mod dataset;
+mod faults;
 mod filter;
 mod handlers;
 mod scim_json;
 mod server;
 mod store;
+mod writes;
 
 pub use config::SimConfig;
 pub use counters::{MAX_RECORDED_REQUESTS, RecordedRequest, UNMATCHED};

@@ -4,7 +4,8 @@
 //! ```text
 //! SimListener (TCP_NODELAY, one kill switch per connection)
 //!   └─ axum::serve ── Router built from handlers::endpoints() + named 404 fallback
-//!        └─ front_door: number → latency → die_after_requests? → bearer auth → handler → record
+//!        └─ front_door: number → draw fault → latency (+ jitter) → die_after_requests? / drop?
+//!                       → bearer auth → 429 / 5xx? → handler → lose response? / truncate? → record
 //! ```
 //! [`front_door`] wraps every route and the fallback, so every request — matched or not,
 //! authorized or not — is counted exactly once under its endpoint key.
@@ -40,6 +41,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::serve::{IncomingStream, Listener};
+use futures::StreamExt;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
@@ -49,6 +51,7 @@ use tracing::{debug, warn};
 use super::config::SimConfig;
 use super::counters::{Counters, RecordedRequest, UNMATCHED};
 use super::dataset::{Dataset, SimUser};
+use super::faults::{self, Fault, Faults};
 use super::handlers::{self, SCIM_PREFIX};
 use super::store::Store;
 
@@ -90,6 +93,8 @@ impl Simulator {
                 .map(|e| (e.method.clone(), e.template))
                 .collect(),
             shutdown: shutdown.clone(),
+            faults: Faults::default(),
+            started: Instant::now(),
         });
 
         let mut router = Router::new();
@@ -245,6 +250,10 @@ pub(crate) struct Shared {
     known_endpoints: Vec<(Method, &'static str)>,
     /// Cancelled when the simulator shuts down.
     shutdown: CancellationToken,
+    /// Fault-injection state.
+    pub(crate) faults: Faults,
+    /// When the simulator started: the zero of [`RecordedRequest::at`].
+    started: Instant,
 }
 
 impl Shared {
@@ -254,7 +263,6 @@ impl Shared {
     }
 
     /// The store for writing (for write endpoints).
-    #[allow(dead_code)] // The write endpoints that use it are the next step.
     pub(crate) fn write_store(&self) -> RwLockWriteGuard<'_, Store> {
         self.store.write().unwrap_or_else(PoisonError::into_inner)
     }
@@ -282,18 +290,27 @@ impl Shared {
 }
 
 /// Middleware around every route and the fallback: numbering, latency, `die_after_requests`,
-/// bearer auth, accounting and a debug log line.
+/// bearer auth, injected faults, accounting and a debug log line.
 async fn front_door(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
+    let at = started.duration_since(shared.started);
     let sequence = shared.counters.arrive();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let query = request.uri().query().map(str::to_owned);
     let endpoint = shared.endpoint_of(&method, &path);
+    let (fault, seed) = if endpoint == UNMATCHED {
+        (Fault::None, 0)
+    } else {
+        shared
+            .faults
+            .draw(&shared.config, method.as_str(), &path, query.as_deref())
+    };
 
-    if !shared.config.latency.is_zero() {
+    let latency = shared.config.latency + faults::jitter(shared.config.latency_jitter, seed);
+    if !latency.is_zero() {
         tokio::select! {
-            () = tokio::time::sleep(shared.config.latency) => {}
+            () = tokio::time::sleep(latency) => {}
             () = shared.shutdown.cancelled() => {}
         }
     }
@@ -302,32 +319,61 @@ async fn front_door(State(shared): State<Arc<Shared>>, request: Request, next: N
         .config
         .die_after_requests
         .is_some_and(|limit| sequence > limit);
-    let (response, status) = if doomed {
-        match request.extensions().get::<ConnectInfo<Connection>>() {
-            Some(ConnectInfo(connection)) => {
-                connection.kill.cancel();
-                // Never reaches the client: the connection fails the write and closes.
-                (Response::new(axum::body::Body::empty()), 0)
-            }
-            None => {
-                let response = handlers::scim_error(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    None,
-                    "simulated server death needs the simulator's own listener",
-                );
-                (response, 500)
-            }
-        }
-    } else if let Err(detail) = check_bearer(request.headers(), &shared.config.token) {
+    let authorized = check_bearer(request.headers(), &shared.config.token);
+    let kill = request
+        .extensions()
+        .get::<ConnectInfo<Connection>>()
+        .map(|ConnectInfo(connection)| connection.kill.clone());
+    let (response, status) = if doomed || (authorized.is_ok() && fault == Fault::Drop) {
+        kill_connection(kill.as_ref())
+    } else if let Err(detail) = authorized {
         let mut response = handlers::scim_error(StatusCode::UNAUTHORIZED, None, detail);
         response
             .headers_mut()
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         (response, 401)
     } else {
-        let response = next.run(request).await;
-        let status = response.status().as_u16();
-        (response, status)
+        match fault {
+            Fault::RateLimit => {
+                let mut response = handlers::scim_error(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    None,
+                    "simulated rate limit: slow down",
+                );
+                let retry_after = HeaderValue::from(shared.config.retry_after_secs);
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, retry_after);
+                (response, 429)
+            }
+            Fault::ServerError(code) => {
+                let code = StatusCode::from_u16(code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+                let response = handlers::scim_error(code, None, "simulated server error");
+                (response, code.as_u16())
+            }
+            Fault::Malformed => {
+                let response = malformed(next.run(request).await).await;
+                let status = response.status().as_u16();
+                (response, status)
+            }
+            Fault::SlowBody => {
+                let response =
+                    slow_body(next.run(request).await, shared.config.slow_body_delay).await;
+                let status = response.status().as_u16();
+                (response, status)
+            }
+            Fault::LoseResponse => {
+                let handled = next.run(request).await;
+                let status = handled.status().as_u16();
+                debug!(status, "simulator dropping a handled request's response");
+                kill_connection(kill.as_ref())
+            }
+            Fault::None | Fault::Drop => {
+                let response = next.run(request).await;
+                let status = response.status().as_u16();
+                (response, status)
+            }
+        }
     };
 
     debug!(
@@ -346,8 +392,64 @@ async fn front_door(State(shared): State<Arc<Shared>>, request: Request, next: N
         query,
         endpoint,
         status,
+        at,
     });
     response
+}
+
+/// Flips a connection's kill switch: the response returned here never reaches the client (the
+/// connection fails the write and closes). Status `0` records "no response".
+fn kill_connection(kill: Option<&CancellationToken>) -> (Response, u16) {
+    match kill {
+        Some(kill) => {
+            kill.cancel();
+            (Response::new(axum::body::Body::empty()), 0)
+        }
+        None => {
+            let response = handlers::scim_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                None,
+                "simulated server death needs the simulator's own listener",
+            );
+            (response, 500)
+        }
+    }
+}
+
+/// Sends a 2xx body in 4 chunks, each after `delay`; other answers pass.
+async fn slow_body(response: Response, delay: Duration) -> Response {
+    if !response.status().is_success() {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return Response::from_parts(parts, axum::body::Body::empty());
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let step = bytes.len().div_ceil(4).max(1);
+    let chunks: Vec<_> = (0..bytes.len())
+        .step_by(step)
+        .map(|from| bytes.slice(from..(from + step).min(bytes.len())))
+        .collect();
+    let stream = futures::stream::iter(chunks).then(move |chunk| async move {
+        tokio::time::sleep(delay).await;
+        Ok::<_, std::convert::Infallible>(chunk)
+    });
+    Response::from_parts(parts, axum::body::Body::from_stream(stream))
+}
+
+/// Cuts a 2xx body in half (a JSON document cut in half never parses); other answers pass.
+async fn malformed(response: Response) -> Response {
+    if !response.status().is_success() {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return Response::from_parts(parts, axum::body::Body::empty());
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let half = bytes.slice(..bytes.len() / 2);
+    Response::from_parts(parts, axum::body::Body::from(half))
 }
 
 /// Checks `Authorization: Bearer <token>`; the error is the 401 `detail`. Never echoes tokens.

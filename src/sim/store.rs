@@ -75,7 +75,6 @@ impl Store {
     }
 
     /// Mutable access for write endpoints; drops the indexes because ids or positions may change.
-    #[allow(dead_code)] // The write endpoints that use it are the next step.
     pub(crate) fn dataset_mut(&mut self) -> &mut Dataset {
         self.user_index = OnceLock::new();
         self.group_index = OnceLock::new();

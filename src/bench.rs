@@ -1,0 +1,355 @@
+//! `baton-notion bench`: end-to-end sync benchmarks against the simulator.
+//!
+//! Each run starts the simulator and the sync as two separate child processes of this binary,
+//! so the simulator's own memory and CPU never count against the connector. The sync's wall
+//! time is measured around the child; its CPU time (user + system) and peak resident set come
+//! from the kernel's accounting of the reaped child (`wait4`). Requests by endpoint come from
+//! the sync's own summary; rows from the artifact's stats.
+//!
+//! Figures are printed as a table (and optionally JSON). Nothing here asserts a speed: the
+//! targets live in BENCHMARKS.md, next to the measured table.
+
+use std::fmt::Write as _;
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::Args;
+use serde::Serialize;
+
+use crate::baton::c1z::Reader;
+
+/// Flags of the hidden `bench` command.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Scenarios, comma separated: small (1k users/50 groups/20 members), medium
+    /// (10k/500/50), large (100k/2k/100), million (1M users, resources only), custom (from
+    /// --users/--groups/--members), or all.
+    #[arg(long, value_delimiter = ',', default_value = "small,medium")]
+    pub scenario: Vec<String>,
+    /// Simulated latency per request in milliseconds, comma separated; each scenario runs at
+    /// each latency. The million-user scenario runs at the first latency only.
+    #[arg(long, value_delimiter = ',', default_value = "0,20")]
+    pub latency_ms: Vec<u64>,
+    /// Users of the custom scenario.
+    #[arg(long, default_value_t = 1000)]
+    pub users: usize,
+    /// Groups of the custom scenario.
+    #[arg(long, default_value_t = 50)]
+    pub groups: usize,
+    /// Members per group of the custom scenario.
+    #[arg(long, default_value_t = 20)]
+    pub members: usize,
+    /// Extra flags for the sync process (repeatable), e.g. --sync-arg=--max-concurrency=8.
+    #[arg(long, allow_hyphen_values = true)]
+    pub sync_arg: Vec<String>,
+    /// Also print the results as JSON lines.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// One workspace shape.
+#[derive(Clone, Debug, Serialize)]
+pub struct Scenario {
+    /// Short name.
+    pub name: String,
+    /// Users.
+    pub users: usize,
+    /// Groups.
+    pub groups: usize,
+    /// Members per group.
+    pub members: usize,
+    /// Sync resources only.
+    pub resources_only: bool,
+}
+
+/// What one run measured.
+#[derive(Clone, Debug, Serialize)]
+pub struct Measurement {
+    /// The scenario.
+    pub scenario: Scenario,
+    /// Simulated latency per request, ms.
+    pub latency_ms: u64,
+    /// Wall time of the sync process, seconds.
+    pub wall_s: f64,
+    /// User + system CPU time of the sync process, seconds.
+    pub cpu_s: f64,
+    /// Peak resident set of the sync process, MiB.
+    pub peak_rss_mib: f64,
+    /// Requests by endpoint, as the sync reported them.
+    pub requests: String,
+    /// Total requests.
+    pub request_total: u64,
+    /// Artifact size in bytes.
+    pub artifact_bytes: u64,
+    /// Rows written (resources + entitlements + grants).
+    pub rows: u64,
+    /// Rows per second of wall time.
+    pub rows_per_s: f64,
+}
+
+fn scenarios(args: &BenchArgs) -> anyhow::Result<Vec<Scenario>> {
+    let mk = |name: &str, users, groups, members, resources_only| Scenario {
+        name: name.to_owned(),
+        users,
+        groups,
+        members,
+        resources_only,
+    };
+    let mut out = Vec::new();
+    for s in &args.scenario {
+        match s.trim() {
+            "small" => out.push(mk("small", 1_000, 50, 20, false)),
+            "medium" => out.push(mk("medium", 10_000, 500, 50, false)),
+            "large" => out.push(mk("large", 100_000, 2_000, 100, false)),
+            "million" => out.push(mk("million", 1_000_000, 0, 0, true)),
+            "custom" => out.push(mk("custom", args.users, args.groups, args.members, false)),
+            "all" => {
+                out.push(mk("small", 1_000, 50, 20, false));
+                out.push(mk("medium", 10_000, 500, 50, false));
+                out.push(mk("large", 100_000, 2_000, 100, false));
+                out.push(mk("million", 1_000_000, 0, 0, true));
+            }
+            other => bail!(
+                "unknown scenario {other:?}: use small, medium, large, million, custom or all"
+            ),
+        }
+    }
+    Ok(out)
+}
+
+/// Runs the benchmarks and prints the table to stdout.
+pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
+    let exe = std::env::current_exe().context("locating this binary")?;
+    let latencies = if args.latency_ms.is_empty() {
+        vec![0]
+    } else {
+        args.latency_ms.clone()
+    };
+    let mut results = Vec::new();
+    for sc in scenarios(args)? {
+        let lats: &[u64] = if sc.resources_only {
+            &latencies[..1]
+        } else {
+            &latencies
+        };
+        for &lat in lats {
+            eprintln!(
+                "bench: {} ({} users, {} groups, {} members/group), {} ms latency …",
+                sc.name, sc.users, sc.groups, sc.members, lat
+            );
+            let m = run_one(&exe, &sc, lat, &args.sync_arg)?;
+            if args.json {
+                println!("{}", serde_json::to_string(&m)?);
+            }
+            results.push(m);
+        }
+    }
+    print!("{}", table(&results));
+    Ok(())
+}
+
+/// Kills the simulator child when the run ends, however it ends.
+struct SimChild(Child);
+
+impl Drop for SimChild {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn run_one(
+    exe: &Path,
+    sc: &Scenario,
+    latency_ms: u64,
+    extra: &[String],
+) -> anyhow::Result<Measurement> {
+    let dir = tempfile::tempdir().context("creating a temp dir")?;
+    let mut sim = SimChild(
+        Command::new(exe)
+            .args(["sim", "--port", "0", "--seed", "1"])
+            .args(["--users", &sc.users.to_string()])
+            .args(["--groups", &sc.groups.to_string()])
+            .args(["--members", &sc.members.to_string()])
+            .args(["--latency-ms", &latency_ms.to_string()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting the simulator")?,
+    );
+    let base_url = sim_url(&mut sim.0)?;
+
+    let out = dir.path().join("bench.c1z");
+    let stdout_path = dir.path().join("sync.out");
+    let stderr_path = dir.path().join("sync.err");
+    let mut cmd = Command::new(exe);
+    cmd.args(["--base-url", &base_url, "-f"])
+        .arg(&out)
+        .args(["--log-level", "warn", "--log-format", "json"])
+        .args(extra)
+        .env("BATON_SCIM_TOKEN", "sim-token")
+        .stdin(Stdio::null())
+        .stdout(File::create(&stdout_path)?)
+        .stderr(File::create(&stderr_path)?);
+    if sc.resources_only {
+        cmd.arg("--skip-entitlements-and-grants");
+    }
+    let started = Instant::now();
+    let child = cmd.spawn().context("starting the sync")?;
+    let usage = wait_with_usage(child)?;
+    let wall = started.elapsed();
+    drop(sim);
+
+    if !usage.success {
+        let err = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+        bail!(
+            "the sync failed: {}",
+            err.lines().last().unwrap_or("no output")
+        );
+    }
+    let summary = std::fs::read_to_string(&stdout_path)?;
+    let (request_total, requests) = parse_requests(&summary);
+    let reader = Reader::open(&out).context("reading the benchmark artifact")?;
+    let sync = reader
+        .latest_sync()?
+        .context("the benchmark artifact holds no sync")?;
+    let stats = reader.stats(&sync.sync_id)?;
+    let rows = stats.resources + stats.entitlements + stats.grants;
+    Ok(Measurement {
+        scenario: sc.clone(),
+        latency_ms,
+        wall_s: wall.as_secs_f64(),
+        cpu_s: usage.cpu.as_secs_f64(),
+        peak_rss_mib: usage.max_rss_kib as f64 / 1024.0,
+        requests,
+        request_total,
+        artifact_bytes: std::fs::metadata(&out)?.len(),
+        rows,
+        rows_per_s: rows as f64 / wall.as_secs_f64().max(1e-9),
+    })
+}
+
+/// Reads the simulator's first line of output for its base URL.
+fn sim_url(child: &mut Child) -> anyhow::Result<String> {
+    let stdout = child.stdout.take().context("the simulator has no stdout")?;
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .context("reading the simulator's address")?;
+    match line.trim().rsplit_once(" at ") {
+        Some((_, url)) if url.starts_with("http://") => Ok(url.to_owned()),
+        _ => bail!("the simulator did not print its address (got {line:?})"),
+    }
+}
+
+/// `requests  N  (GET /Users 100, …)` from the sync summary.
+fn parse_requests(summary: &str) -> (u64, String) {
+    for line in summary.lines() {
+        let t = line.trim_start();
+        if let Some(rest) = t.strip_prefix("requests") {
+            let rest = rest.trim_start();
+            let (n, by) = rest.split_once(' ').unwrap_or((rest, ""));
+            let by = by.trim().trim_start_matches('(').trim_end_matches(')');
+            return (n.parse().unwrap_or(0), by.to_owned());
+        }
+    }
+    (0, String::new())
+}
+
+struct Usage {
+    success: bool,
+    cpu: Duration,
+    max_rss_kib: u64,
+}
+
+/// Waits for `child` and returns the kernel's resource accounting of it.
+fn wait_with_usage(child: Child) -> anyhow::Result<Usage> {
+    let pid = child.id() as libc::pid_t;
+    let mut status: libc::c_int = 0;
+    // SAFETY: `rusage` is plain data that wait4 fills in; `pid` is our own unreaped child, and
+    // `child` is not waited on elsewhere (it is dropped without waiting, which does not reap).
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    drop(child);
+    if rc < 0 {
+        bail!("waiting for the sync: {}", std::io::Error::last_os_error());
+    }
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, (t.tv_usec as u32) * 1000);
+    Ok(Usage {
+        success: libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        cpu: tv(usage.ru_utime) + tv(usage.ru_stime),
+        // Linux reports ru_maxrss in KiB.
+        max_rss_kib: usage.ru_maxrss.max(0) as u64,
+    })
+}
+
+/// The results as an aligned table.
+pub fn table(results: &[Measurement]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<8} {:>9} {:>6} {:>8} {:>6} {:>7} {:>9} {:>9} {:>10} {:>11}  requests by endpoint",
+        "scenario",
+        "users",
+        "lat",
+        "wall s",
+        "cpu s",
+        "rss MiB",
+        "requests",
+        "rows",
+        "bytes",
+        "rows/s"
+    );
+    for m in results {
+        let _ = writeln!(
+            out,
+            "{:<8} {:>9} {:>4}ms {:>8.2} {:>6.2} {:>7.1} {:>9} {:>9} {:>10} {:>11.0}  {}",
+            m.scenario.name,
+            m.scenario.users,
+            m.latency_ms,
+            m.wall_s,
+            m.cpu_s,
+            m.peak_rss_mib,
+            m.request_total,
+            m.rows,
+            m.artifact_bytes,
+            m.rows_per_s,
+            m.requests
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_summary_request_line() {
+        let s = "Synced into x\n  grants        10\n  requests             3  (GET /Groups 1, GET /ServiceProviderConfig 1, GET /Users 1)\n";
+        let (n, by) = parse_requests(s);
+        assert_eq!(n, 3);
+        assert_eq!(
+            by,
+            "GET /Groups 1, GET /ServiceProviderConfig 1, GET /Users 1"
+        );
+    }
+
+    #[test]
+    fn scenario_names_are_checked() {
+        let args = BenchArgs {
+            scenario: vec!["small".into(), "nope".into()],
+            latency_ms: vec![0],
+            users: 1,
+            groups: 1,
+            members: 1,
+            sync_arg: vec![],
+            json: false,
+        };
+        assert!(scenarios(&args).is_err());
+    }
+}

@@ -1,0 +1,177 @@
+//! What the Notion connector advertises: its capabilities (for `GetMetadata` and the
+//! `capabilities` command) and its configuration schema (the `config` command).
+//!
+//! Both are plain protobuf values; [`crate::baton::schema`] renders them as protojson. They
+//! follow the Go connector's outputs (`go-baton-notion.{capabilities,config_schema}.json`) except
+//! where this connector differs in what it can really do — today: it advertises only `SYNC`,
+//! because provisioning is not implemented yet (see "Differences from the Go connector" in the
+//! README). Nothing here needs credentials or the network.
+
+use crate::pb::c1::config::v1 as config;
+use crate::pb::v2;
+
+/// The capabilities this connector has: every resource type can be synced; nothing can be
+/// provisioned yet.
+pub fn capabilities() -> v2::ConnectorCapabilities {
+    let sync_only = |resource_type: v2::ResourceType| v2::ResourceTypeCapability {
+        resource_type: Some(resource_type),
+        capabilities: vec![v2::Capability::Sync as i32],
+        // The Go SDK always sets (empty) permissions; keep the same shape.
+        permissions: Some(v2::CapabilityPermissions::default()),
+        ..Default::default()
+    };
+    crate::baton::schema::normalize_capabilities(v2::ConnectorCapabilities {
+        resource_type_capabilities: vec![
+            sync_only(super::user_type()),
+            sync_only(super::group_type()),
+            sync_only(super::role_type()),
+        ],
+        connector_capabilities: vec![v2::Capability::Sync as i32],
+        credential_details: None,
+    })
+}
+
+fn string(default: &str) -> config::field::Field {
+    config::field::Field::StringField(config::StringField {
+        default_value: default.to_owned(),
+        ..Default::default()
+    })
+}
+
+fn int(default: i64, rules: Option<config::Int64Rules>) -> config::field::Field {
+    config::field::Field::IntField(config::IntField {
+        default_value: default,
+        rules,
+        ..Default::default()
+    })
+}
+
+fn boolean() -> config::field::Field {
+    config::field::Field::BoolField(config::BoolField::default())
+}
+
+/// An operational field (the runtime's own settings, not the application's).
+fn ops(name: &str, description: &str, field: config::field::Field) -> config::Field {
+    config::Field {
+        name: name.to_owned(),
+        description: description.to_owned(),
+        is_ops: true,
+        field: Some(field),
+        ..Default::default()
+    }
+}
+
+/// The configuration schema: the runtime's operational fields, then the SCIM token.
+pub fn config_schema() -> config::Configuration {
+    const OTEL_CA: &str = "A PEM-encoded certificate to use as a CA for TLS connections to the \
+                           OpenTelemetry collector";
+    let fields = vec![
+        ops(
+            "log-level",
+            "The log level: debug, info, warn, error",
+            string("info"),
+        ),
+        ops(
+            "log-level-debug-expires-at",
+            "The timestamp indicating when debug-level logging should expire",
+            string(""),
+        ),
+        ops(
+            "session-store-maximum-size",
+            "The maximum size of the local in-memory session store cache in bytes.",
+            int(15 * 1024 * 1024, None),
+        ),
+        ops(
+            "otel-collector-endpoint",
+            "The endpoint of the OpenTelemetry collector to send observability data to (used \
+             for both tracing and logging if specific endpoints are not provided)",
+            string(""),
+        ),
+        ops(
+            "otel-collector-endpoint-tls-cert-path",
+            "Path to a file containing a PEM-encoded certificate to use as a CA for TLS \
+             connections to the OpenTelemetry collector",
+            string(""),
+        ),
+        ops("otel-collector-endpoint-tls-cert", OTEL_CA, string("")),
+        ops(
+            "otel-collector-endpoint-tls-insecure",
+            "Allow insecure connections to the OpenTelemetry collector",
+            boolean(),
+        ),
+        ops(
+            "otel-tracing-disabled",
+            "Disable OpenTelemetry tracing",
+            boolean(),
+        ),
+        ops(
+            "otel-logging-disabled",
+            "Disable OpenTelemetry logging",
+            boolean(),
+        ),
+        ops(
+            "health-check",
+            "Enable the HTTP health check endpoint",
+            boolean(),
+        ),
+        ops(
+            "health-check-port",
+            "Port for the HTTP health check endpoint",
+            int(8081, None),
+        ),
+        ops(
+            "health-check-bind-address",
+            "Bind address for health check server (127.0.0.1 for localhost-only)",
+            string("127.0.0.1"),
+        ),
+        ops(
+            "http-timeout-seconds",
+            "HTTP client timeout in seconds (max 1800)",
+            int(
+                300,
+                Some(config::Int64Rules {
+                    lte: Some(1800),
+                    gte: Some(1),
+                    ..Default::default()
+                }),
+            ),
+        ),
+        config::Field {
+            name: "scim-token".to_owned(),
+            display_name: "Notion SCIM API token".to_owned(),
+            description: "The Notion SCIM token used to connect to the Notion SCIM API.".to_owned(),
+            is_required: true,
+            is_secret: true,
+            field: Some(config::field::Field::StringField(config::StringField {
+                rules: Some(config::StringRules {
+                    is_required: true,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            })),
+            ..Default::default()
+        },
+    ];
+    config::Configuration {
+        fields,
+        display_name: "Notion".to_owned(),
+        help_url: "/docs/baton/notion".to_owned(),
+        icon_url: "/static/app-icons/notion.svg".to_owned(),
+        ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_type_is_synced_and_nothing_provisioned() {
+        let caps = capabilities();
+        assert_eq!(caps.resource_type_capabilities.len(), 3);
+        for rt in &caps.resource_type_capabilities {
+            assert_eq!(rt.capabilities, [v2::Capability::Sync as i32]);
+        }
+        assert_eq!(caps.connector_capabilities, [v2::Capability::Sync as i32]);
+    }
+}
