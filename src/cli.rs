@@ -152,6 +152,34 @@ pub struct SyncArgs {
     pub max_concurrency: u32,
 }
 
+impl SyncArgs {
+    /// The SCIM token, or an error that says where one comes from.
+    pub fn token(&self) -> anyhow::Result<Secret> {
+        self.scim_token
+            .clone()
+            .filter(|t| !t.trim().is_empty())
+            .map(Secret::new)
+            .context(
+                "no SCIM token: pass --scim-token or set BATON_SCIM_TOKEN (an organization owner \
+                 creates it under Settings → Identity → SCIM provisioning)",
+            )
+    }
+
+    /// The SCIM client these flags describe (timeout, retries, rate and concurrency limits),
+    /// against `base_url`. Every mode that talks to Notion builds its client here.
+    pub fn client(&self, base_url: &str, token: Secret) -> anyhow::Result<notion::Client> {
+        let mut cfg = ClientConfig::new(base_url, token);
+        cfg.timeout = Duration::from_secs(self.http_timeout_seconds);
+        cfg.retry.max_attempts = self.max_retries + 1;
+        cfg.limits = notion::LimitConfig {
+            requests_per_second: self.requests_per_second,
+            burst: self.requests_per_second,
+            max_concurrency: self.max_concurrency as usize,
+        };
+        Ok(notion::Client::new(cfg)?)
+    }
+}
+
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -389,13 +417,8 @@ pub async fn run(cli: Cli, cancel: CancellationToken) -> anyhow::Result<()> {
             crate::provisioning::one_shot(&cli.sync, &cli.one_shot, action).await
         }
         None => {
-            let token = cli
-                .sync
-                .scim_token
-                .clone()
-                .filter(|t| !t.trim().is_empty())
-                .context("no SCIM token: pass --scim-token or set BATON_SCIM_TOKEN (an organization owner creates it under Settings → Identity → SCIM provisioning)")?;
-            let report = sync(&cli.sync, &cli.sync.base_url, Secret::new(token), cancel).await?;
+            let token = cli.sync.token()?;
+            let report = sync(&cli.sync, &cli.sync.base_url, token, cancel).await?;
             print!("{report}");
             Ok(())
         }
@@ -413,7 +436,9 @@ pub async fn run(cli: Cli, cancel: CancellationToken) -> anyhow::Result<()> {
         Some(Command::Config) => print_json(crate::baton::schema::to_json(
             &crate::connector::schema::config_schema(),
         )),
-        Some(Command::Serve(args)) => serve_grpc(&cli.sync, args, cancel).await,
+        Some(Command::Serve(args)) => {
+            serve_grpc(&cli.sync, args, cli.one_shot.deprovision_mode, cancel).await
+        }
         Some(Command::SyncRemote(args)) => sync_remote(&cli.sync, args, cancel).await,
         Some(Command::Inspect(args)) => inspect(&cli.sync.file, args).await,
         Some(Command::Diff(args)) => diff(&cli.sync.file, args).await,
@@ -431,15 +456,7 @@ async fn sync(
     token: Secret,
     cancel: CancellationToken,
 ) -> anyhow::Result<String> {
-    let mut cfg = ClientConfig::new(base_url, token);
-    cfg.timeout = Duration::from_secs(args.http_timeout_seconds);
-    cfg.retry.max_attempts = args.max_retries + 1;
-    cfg.limits = notion::LimitConfig {
-        requests_per_second: args.requests_per_second,
-        burst: args.requests_per_second,
-        max_concurrency: args.max_concurrency as usize,
-    };
-    let client = notion::Client::new(cfg)?;
+    let client = args.client(base_url, token)?;
     let connector = Arc::new(NotionConnector::new(client));
     let local = Local::new(connector.clone());
     let opts = SyncOptions {
@@ -542,6 +559,7 @@ fn print_json(json: Result<String, crate::baton::schema::SchemaError>) -> anyhow
 async fn serve_grpc(
     sync: &SyncArgs,
     args: ServeArgs,
+    deprovision: crate::connector::provision::DeprovisionMode,
     cancel: CancellationToken,
 ) -> anyhow::Result<()> {
     use crate::baton::server::{ServeOptions, TlsFiles, check_listen_addr, serve};
@@ -555,14 +573,8 @@ async fn serve_grpc(
         _ => None,
     };
     check_listen_addr(args.listen, tls.is_some())?;
-    let token = sync
-        .scim_token
-        .clone()
-        .filter(|t| !t.trim().is_empty())
-        .context("no SCIM token: pass --scim-token or set BATON_SCIM_TOKEN")?;
-    let mut cfg = ClientConfig::new(&sync.base_url, Secret::new(token));
-    cfg.timeout = Duration::from_secs(sync.http_timeout_seconds);
-    let connector = Arc::new(NotionConnector::new(notion::Client::new(cfg)?));
+    let client = sync.client(&sync.base_url, sync.token()?)?;
+    let connector = Arc::new(NotionConnector::with_deprovision_mode(client, deprovision));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;

@@ -7,7 +7,6 @@
 //! request and sends nothing.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
@@ -19,9 +18,8 @@ use crate::baton::{ConnectorClient, Local};
 use crate::cli::SyncArgs;
 use crate::connector::NotionConnector;
 use crate::connector::provision::{DeprovisionMode, new_user, validate_account};
-use crate::notion::{self, ClientConfig};
+use crate::notion;
 use crate::pb::v2;
-use crate::secret::Secret;
 
 /// The Baton one-shot flags (mutually exclusive; with none of them the program syncs).
 #[derive(Debug, Args, Clone, Default)]
@@ -215,14 +213,7 @@ pub struct ProvisionArgs {
 }
 
 fn client_for(args: &SyncArgs) -> anyhow::Result<notion::Client> {
-    let token = args
-        .scim_token
-        .clone()
-        .filter(|t| !t.trim().is_empty())
-        .context("no SCIM token: pass --scim-token or set BATON_SCIM_TOKEN")?;
-    let mut cfg = ClientConfig::new(args.base_url.clone(), Secret::new(token));
-    cfg.timeout = Duration::from_secs(args.http_timeout_seconds);
-    Ok(notion::Client::new(cfg)?)
+    args.client(&args.base_url, args.token()?)
 }
 
 /// Runs a one-shot action and prints its report.

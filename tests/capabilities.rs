@@ -55,19 +55,17 @@ fn capabilities_equal_the_go_connector_except_documented_differences() {
     ));
     let parsed: Value = serde_json::from_str(&ours).expect("capabilities output is JSON");
 
-    // The documented differences (README, "Differences from the Go connector"): provisioning is
-    // not implemented yet, so only SYNC is advertised and there are no credential details.
+    // The documented difference (README, "Differences from the Go connector"): group
+    // membership can be provisioned, so `group` also lists CAPABILITY_PROVISION.
     let (_, mut go) = fixture_json("go-baton-notion.capabilities.json");
     for rt in go["resourceTypeCapabilities"]
         .as_array_mut()
         .expect("resource type capabilities")
     {
-        rt["capabilities"] = json!(["CAPABILITY_SYNC"]);
+        if rt["resourceType"]["id"] == "group" {
+            rt["capabilities"] = json!(["CAPABILITY_SYNC", "CAPABILITY_PROVISION"]);
+        }
     }
-    go["connectorCapabilities"] = json!(["CAPABILITY_SYNC"]);
-    go.as_object_mut()
-        .expect("object")
-        .remove("credentialDetails");
     assert_eq!(parsed, go);
 
     // Resource types sorted by id; keys of each resource type in declaration order.

@@ -915,3 +915,111 @@ async fn shutdown_does_not_wait_past_the_grace_period() {
     call.abort();
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn provisioning_over_grpc_changes_the_workspace() {
+    use baton_notion::baton::annotations::{find, has};
+    use baton_notion::baton::resource::{ProfileValue, grant, profile};
+    use baton_notion::baton::{ConnectorClient, ids};
+    const DAVE: &str = "44444444-4444-4444-4444-444444444444";
+    const EVE: &str = "55555555-5555-5555-5555-555555555555";
+    const ENGINEERING: &str = "aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa";
+    let sim = start(Dataset::reference(), SimConfig::default()).await;
+    let server = Server::start(&sim, true).await;
+    let remote = Remote::connect(&server.addr.to_string())
+        .await
+        .expect("connects");
+    let entitlement = |t: &str, id: &str, slug: &str| v2::Entitlement {
+        id: ids::entitlement_id(&ids::resource_id(t, id), slug),
+        resource: Some(v2::Resource {
+            id: Some(ids::resource_id(t, id)),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let user = |id: &str| v2::Resource {
+        id: Some(ids::resource_id("user", id)),
+        ..Default::default()
+    };
+
+    // Group membership, twice: the second is GrantAlreadyExists.
+    for round in 0..2 {
+        let resp = remote
+            .grant(v2::GrantManagerServiceGrantRequest {
+                entitlement: Some(entitlement("group", ENGINEERING, "member")),
+                principal: Some(user(EVE)),
+                annotations: vec![],
+            })
+            .await
+            .expect("granted");
+        assert_eq!(round == 1, has::<v2::GrantAlreadyExists>(&resp.annotations));
+    }
+    assert!(
+        sim.state()
+            .groups
+            .iter()
+            .any(|g| g.id == ENGINEERING && g.members.iter().any(|m| m == EVE))
+    );
+
+    // A role change names the replaced grant.
+    let resp = remote
+        .grant(v2::GrantManagerServiceGrantRequest {
+            entitlement: Some(entitlement("role", "owner", "assigned")),
+            principal: Some(user(DAVE)),
+            annotations: vec![],
+        })
+        .await
+        .expect("granted");
+    let replaced: v2::GrantReplaced = find(&resp.annotations).expect("GrantReplaced");
+    assert_eq!(
+        replaced.replaced_grant_id,
+        format!("role:member:assigned:user:{DAVE}")
+    );
+
+    // Revoke the membership again, then delete Dave.
+    let g = grant(
+        &ids::resource_id("group", ENGINEERING),
+        "member",
+        &ids::resource_id("user", EVE),
+    );
+    remote
+        .revoke(v2::GrantManagerServiceRevokeRequest {
+            grant: Some(g),
+            annotations: vec![],
+        })
+        .await
+        .expect("revoked");
+    let gone = remote
+        .delete_resource(v2::DeleteResourceV2Request {
+            resource_id: Some(ids::resource_id("user", DAVE)),
+            parent_resource_id: None,
+        })
+        .await
+        .expect("deleted");
+    assert!(gone.annotations.is_empty());
+    assert!(sim.state().users.iter().all(|u| u.id != DAVE));
+
+    // Account creation.
+    let created = remote
+        .create_account(v2::CreateAccountRequest {
+            account_info: Some(v2::AccountInfo {
+                profile: Some(profile([("email", ProfileValue::from("ada@example.com"))])),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await
+        .expect("created");
+    assert!(matches!(
+        created.result,
+        Some(v2::create_account_response::Result::Success(_))
+    ));
+    assert!(
+        sim.state()
+            .users
+            .iter()
+            .any(|u| u.user_name == "ada@example.com")
+    );
+    server.stop().await;
+    sim.shutdown().await;
+}

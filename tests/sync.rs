@@ -214,7 +214,9 @@ async fn fails_cleanly(config: SimConfig, token: &str, expect_in_message: &str) 
     let output = tokio::task::spawn_blocking(move || {
         run_binary(
             &["--base-url", &base, "-f", &out_s, "--log-format", "json"],
-            &[("BATON_SCIM_TOKEN", &token)],
+            // One retry: enough to show retries do not hide a dead server, without
+            // waiting through the whole default backoff.
+            &[("BATON_SCIM_TOKEN", &token), ("BATON_MAX_RETRIES", "1")],
         )
     })
     .await

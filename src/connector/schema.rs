@@ -3,31 +3,51 @@
 //!
 //! Both are plain protobuf values; [`crate::baton::schema`] renders them as protojson. They
 //! follow the Go connector's outputs (`go-baton-notion.{capabilities,config_schema}.json`) except
-//! where this connector differs in what it can really do — today: it advertises only `SYNC`,
-//! because provisioning is not implemented yet (see "Differences from the Go connector" in the
-//! README). Nothing here needs credentials or the network.
+//! where this connector really does more — today: `PROVISION` on `group`, because it adds and
+//! removes group members (see "Differences from the Go connector" in the README). Nothing here
+//! needs credentials or the network.
 
 use crate::pb::c1::config::v1 as config;
 use crate::pb::v2;
 
-/// The capabilities this connector has: every resource type can be synced; nothing can be
-/// provisioned yet.
+/// The capabilities this connector has: every type syncs; roles and group memberships can be
+/// granted and revoked; users can be created (no password: Notion accounts sign in by email or
+/// SSO) and deprovisioned. Group PROVISION is more than the Go connector offers.
 pub fn capabilities() -> v2::ConnectorCapabilities {
-    let sync_only = |resource_type: v2::ResourceType| v2::ResourceTypeCapability {
+    use v2::Capability as C;
+    let with = |resource_type: v2::ResourceType, caps: &[C]| v2::ResourceTypeCapability {
         resource_type: Some(resource_type),
-        capabilities: vec![v2::Capability::Sync as i32],
+        capabilities: caps.iter().map(|c| *c as i32).collect(),
         // The Go SDK always sets (empty) permissions; keep the same shape.
         permissions: Some(v2::CapabilityPermissions::default()),
         ..Default::default()
     };
+    let no_password = v2::CapabilityDetailCredentialOption::NoPassword as i32;
     crate::baton::schema::normalize_capabilities(v2::ConnectorCapabilities {
         resource_type_capabilities: vec![
-            sync_only(super::user_type()),
-            sync_only(super::group_type()),
-            sync_only(super::role_type()),
+            with(
+                super::user_type(),
+                &[C::Sync, C::AccountProvisioning, C::ResourceDelete],
+            ),
+            with(super::group_type(), &[C::Sync, C::Provision]),
+            with(super::role_type(), &[C::Sync, C::Provision]),
         ],
-        connector_capabilities: vec![v2::Capability::Sync as i32],
-        credential_details: None,
+        connector_capabilities: [
+            C::Provision,
+            C::Sync,
+            C::AccountProvisioning,
+            C::ResourceDelete,
+        ]
+        .iter()
+        .map(|c| *c as i32)
+        .collect(),
+        credential_details: Some(v2::CredentialDetails {
+            capability_account_provisioning: Some(v2::CredentialDetailsAccountProvisioning {
+                supported_credential_options: vec![no_password],
+                preferred_credential_option: no_password,
+            }),
+            capability_credential_rotation: None,
+        }),
     })
 }
 
@@ -166,12 +186,40 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_type_is_synced_and_nothing_provisioned() {
+    fn capabilities_match_what_is_implemented() {
+        use v2::Capability as C;
         let caps = capabilities();
-        assert_eq!(caps.resource_type_capabilities.len(), 3);
-        for rt in &caps.resource_type_capabilities {
-            assert_eq!(rt.capabilities, [v2::Capability::Sync as i32]);
-        }
-        assert_eq!(caps.connector_capabilities, [v2::Capability::Sync as i32]);
+        let of = |id: &str| -> Vec<i32> {
+            caps.resource_type_capabilities
+                .iter()
+                .find(|r| r.resource_type.as_ref().is_some_and(|t| t.id == id))
+                .map(|r| r.capabilities.clone())
+                .unwrap_or_default()
+        };
+        let ints = |cs: &[C]| cs.iter().map(|c| *c as i32).collect::<Vec<_>>();
+        assert_eq!(
+            of("user"),
+            ints(&[C::Sync, C::AccountProvisioning, C::ResourceDelete])
+        );
+        assert_eq!(of("group"), ints(&[C::Sync, C::Provision]));
+        assert_eq!(of("role"), ints(&[C::Sync, C::Provision]));
+        // Connector-level capabilities sorted by enum number.
+        assert_eq!(
+            caps.connector_capabilities,
+            ints(&[
+                C::Provision,
+                C::Sync,
+                C::AccountProvisioning,
+                C::ResourceDelete
+            ])
+        );
+        let details = caps.credential_details.expect("credential details");
+        let acct = details
+            .capability_account_provisioning
+            .expect("account provisioning");
+        assert_eq!(
+            acct.preferred_credential_option,
+            v2::CapabilityDetailCredentialOption::NoPassword as i32
+        );
     }
 }
