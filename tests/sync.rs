@@ -226,6 +226,11 @@ async fn fails_cleanly(config: SimConfig, token: &str, expect_in_message: &str) 
     let stderr = String::from_utf8_lossy(&output.stderr);
     let last = stderr.lines().last().expect("a final line");
     assert!(last.starts_with("error: "), "final line: {last}");
+    // The cause chain is printed once: no part of the message repeats.
+    let parts: Vec<&str> = last.split(": ").collect();
+    for (i, p) in parts.iter().enumerate() {
+        assert!(!parts[i + 1..].contains(p), "repeated {p:?} in {last:?}");
+    }
     assert!(
         last.contains(expect_in_message),
         "final line {last:?} should mention {expect_in_message:?}"

@@ -54,7 +54,7 @@ pub enum Action {
 #[non_exhaustive]
 pub enum ProvisionError {
     /// The `.c1z` could not be read.
-    #[error("reading {path}: {source}")]
+    #[error("cannot read the artifact")]
     Store {
         /// The file.
         path: PathBuf,

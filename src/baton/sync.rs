@@ -108,7 +108,7 @@ pub struct SyncReport {
 #[non_exhaustive]
 pub enum SyncError {
     /// The connector failed a call; `op` says which.
-    #[error("{op}: {source}")]
+    #[error("{op}")]
     Connector {
         /// The call that failed, e.g. `listing user resources`.
         op: String,
@@ -117,7 +117,7 @@ pub enum SyncError {
         source: ConnectorError,
     },
     /// The `.c1z` store failed.
-    #[error("writing {path}: {source}")]
+    #[error("writing {path}")]
     Store {
         /// The artifact being written.
         path: PathBuf,

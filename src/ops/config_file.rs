@@ -29,7 +29,7 @@ pub const DEFAULT_CONFIG_FILE: &str = ".baton.yaml";
 #[non_exhaustive]
 pub enum ConfigError {
     /// The file could not be read.
-    #[error("reading the configuration file {path}: {source}")]
+    #[error("reading the configuration file {path}")]
     Read {
         /// The file.
         path: PathBuf,

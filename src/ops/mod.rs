@@ -33,7 +33,7 @@ pub use output::Format;
 #[non_exhaustive]
 pub enum Error {
     /// The artifact could not be opened or read.
-    #[error("reading {path}: {source}")]
+    #[error("cannot read the artifact")]
     C1z {
         /// The artifact.
         path: PathBuf,
