@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Output;
 
 use baton_notion::sim::{Dataset, ROLE_OWNER, SimConfig};
-use common::{run_binary, start, sync_into};
+use common::{run_binary_async, start, sync_into};
 use serde_json::{Value, json};
 
 const CAROL: &str = "33333333-3333-3333-3333-333333333333";
@@ -41,12 +41,8 @@ async fn sync_dataset(dataset: Dataset, out: &Path) {
 }
 
 async fn run(args: Vec<String>) -> Output {
-    tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        run_binary(&args, &[])
-    })
-    .await
-    .expect("binary task")
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    run_binary_async(&args, &[]).await
 }
 
 fn args(list: &[&str]) -> Vec<String> {

@@ -286,14 +286,10 @@ async fn delete_is_idempotent_and_the_token_owner_is_protected() {
 
 /// Runs the binary against `sim` with the simulator's token.
 async fn cli(sim: &SimHandle, args: &[&str]) -> std::process::Output {
-    let mut all: Vec<String> = vec!["--base-url".into(), sim.base_url()];
-    all.extend(args.iter().map(|s| s.to_string()));
-    tokio::task::spawn_blocking(move || {
-        let refs: Vec<&str> = all.iter().map(String::as_str).collect();
-        run_binary(&refs, &[("BATON_SCIM_TOKEN", "sim-token")])
-    })
-    .await
-    .expect("joined")
+    let base = sim.base_url();
+    let mut all = vec!["--base-url", base.as_str()];
+    all.extend_from_slice(args);
+    run_binary_async(&all, &[("BATON_SCIM_TOKEN", "sim-token")]).await
 }
 
 #[tokio::test]

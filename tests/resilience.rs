@@ -260,12 +260,8 @@ async fn binary_fails_cleanly(sim: &SimHandle, extra: &[&str]) -> std::process::
         "json".into(),
     ];
     args.extend(extra.iter().map(|s| (*s).to_owned()));
-    let output = tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        run_binary(&args, &[("BATON_SCIM_TOKEN", "sim-token")])
-    })
-    .await
-    .expect("joined");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let output = run_binary_async(&args, &[("BATON_SCIM_TOKEN", "sim-token")]).await;
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(
         std::fs::read(&out).expect("read"),
@@ -451,23 +447,20 @@ async fn the_summary_warns_about_drift_and_counts_retries() {
     let out = dir.path().join("sync.c1z");
     let base = sim.base_url();
     let out_s = out.to_string_lossy().into_owned();
-    let output = tokio::task::spawn_blocking(move || {
-        run_binary(
-            &[
-                "--base-url",
-                &base,
-                "-f",
-                &out_s,
-                "--log-format",
-                "json",
-                "--requests-per-second",
-                "1000",
-            ],
-            &[("BATON_SCIM_TOKEN", "sim-token")],
-        )
-    })
-    .await
-    .expect("joined");
+    let output = run_binary_async(
+        &[
+            "--base-url",
+            &base,
+            "-f",
+            &out_s,
+            "--log-format",
+            "json",
+            "--requests-per-second",
+            "1000",
+        ],
+        &[("BATON_SCIM_TOKEN", "sim-token")],
+    )
+    .await;
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),

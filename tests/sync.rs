@@ -211,16 +211,13 @@ async fn fails_cleanly(config: SimConfig, token: &str, expect_in_message: &str) 
     let base = sim.base_url();
     let out_s = out.to_string_lossy().into_owned();
     let token = token.to_owned();
-    let output = tokio::task::spawn_blocking(move || {
-        run_binary(
-            &["--base-url", &base, "-f", &out_s, "--log-format", "json"],
-            // One retry: enough to show retries do not hide a dead server, without
-            // waiting through the whole default backoff.
-            &[("BATON_SCIM_TOKEN", &token), ("BATON_MAX_RETRIES", "1")],
-        )
-    })
-    .await
-    .expect("joined");
+    let output = run_binary_async(
+        &["--base-url", &base, "-f", &out_s, "--log-format", "json"],
+        // One retry: enough to show retries do not hide a dead server, without
+        // waiting through the whole default backoff.
+        &[("BATON_SCIM_TOKEN", &token), ("BATON_MAX_RETRIES", "1")],
+    )
+    .await;
     assert!(!output.status.success(), "the binary must fail");
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -290,23 +287,20 @@ async fn the_token_never_appears_in_output_logs_or_artifact() {
     let out = dir.path().join("sync.c1z");
     let base = sim.base_url();
     let out_s = out.to_string_lossy().into_owned();
-    let output = tokio::task::spawn_blocking(move || {
-        run_binary(
-            &[
-                "--base-url",
-                &base,
-                "-f",
-                &out_s,
-                "--log-level",
-                "debug",
-                "--log-format",
-                "json",
-            ],
-            &[("BATON_SCIM_TOKEN", token)],
-        )
-    })
-    .await
-    .expect("joined");
+    let output = run_binary_async(
+        &[
+            "--base-url",
+            &base,
+            "-f",
+            &out_s,
+            "--log-level",
+            "debug",
+            "--log-format",
+            "json",
+        ],
+        &[("BATON_SCIM_TOKEN", token)],
+    )
+    .await;
     assert!(
         output.status.success(),
         "{}",
@@ -406,22 +400,19 @@ async fn resource_type_selection_and_resources_only() {
     let base = sim.base_url();
     let out_s = out.to_string_lossy().into_owned();
     let token = SimConfig::default().token;
-    let output = tokio::task::spawn_blocking(move || {
-        run_binary(
-            &[
-                "--base-url",
-                &base,
-                "-f",
-                &out_s,
-                "--sync-resource-types",
-                "user,role",
-                "--skip-entitlements-and-grants",
-            ],
-            &[("BATON_SCIM_TOKEN", &token)],
-        )
-    })
-    .await
-    .expect("joined");
+    let output = run_binary_async(
+        &[
+            "--base-url",
+            &base,
+            "-f",
+            &out_s,
+            "--sync-resource-types",
+            "user,role",
+            "--skip-entitlements-and-grants",
+        ],
+        &[("BATON_SCIM_TOKEN", &token)],
+    )
+    .await;
     assert!(
         output.status.success(),
         "{}",
@@ -440,21 +431,18 @@ async fn resource_type_selection_and_resources_only() {
     let base = sim.base_url();
     let out_s = out.to_string_lossy().into_owned();
     let token = SimConfig::default().token;
-    let output = tokio::task::spawn_blocking(move || {
-        run_binary(
-            &[
-                "--base-url",
-                &base,
-                "-f",
-                &out_s,
-                "--sync-resource-types",
-                "users",
-            ],
-            &[("BATON_SCIM_TOKEN", &token)],
-        )
-    })
-    .await
-    .expect("joined");
+    let output = run_binary_async(
+        &[
+            "--base-url",
+            &base,
+            "-f",
+            &out_s,
+            "--sync-resource-types",
+            "users",
+        ],
+        &[("BATON_SCIM_TOKEN", &token)],
+    )
+    .await;
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
