@@ -412,16 +412,15 @@ pub fn init_logging(global: &GlobalArgs) {
 /// Runs the parsed command line until done or `cancel` fires.
 pub async fn run(cli: Cli, cancel: CancellationToken) -> anyhow::Result<()> {
     match cli.command {
-        None if cli.one_shot.action()?.is_some() => {
-            let action = cli.one_shot.action()?.context("a one-shot action")?;
-            crate::provisioning::one_shot(&cli.sync, &cli.one_shot, action).await
-        }
-        None => {
-            let token = cli.sync.token()?;
-            let report = sync(&cli.sync, &cli.sync.base_url, token, cancel).await?;
-            print!("{report}");
-            Ok(())
-        }
+        None => match cli.one_shot.action()? {
+            Some(action) => crate::provisioning::one_shot(&cli.sync, &cli.one_shot, action).await,
+            None => {
+                let token = cli.sync.token()?;
+                let report = sync(&cli.sync, &cli.sync.base_url, token, cancel).await?;
+                print!("{report}");
+                Ok(())
+            }
+        },
         Some(Command::Demo) => demo(&cli.sync, cancel).await,
         Some(Command::Provision(args)) => {
             crate::provisioning::provision_member(&cli.sync, &args).await

@@ -14,7 +14,7 @@ use async_trait::async_trait;
 
 use super::paging::{self, Sessions};
 use super::provision;
-use super::{group_type, map_error, types, user_type};
+use super::{group_type, lock, map_error, types, user_type};
 use crate::baton::resource::{self, ProfileValue};
 use crate::baton::{ConnectorError, Page, PageRequest, ResourceSyncer, ids};
 use crate::notion::{self, Group, GroupId, Member};
@@ -47,10 +47,6 @@ impl GroupSyncer {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 fn user_members(members: &[Member]) -> Vec<String> {
     let mut ids: Vec<String> = members
         .iter()
@@ -62,17 +58,15 @@ fn user_members(members: &[Member]) -> Vec<String> {
     ids
 }
 
-/// The `group` resource for a SCIM group.
-pub fn group_resource(g: &Group) -> v2::Resource {
+/// The `group` resource for a SCIM group; `members` are its user members when the record
+/// carried them (see [`user_members`]).
+pub fn group_resource(g: &Group, members: Option<&[String]>) -> v2::Resource {
     let mut fields: Vec<(&str, ProfileValue)> = vec![
         ("group_id", g.id.to_string().into()),
         ("group_name", g.display_name.clone().into()),
     ];
-    if let Some(m) = &g.members {
-        fields.push((
-            "member_count",
-            ProfileValue::Num(user_members(m).len() as f64),
-        ));
+    if let Some(m) = members {
+        fields.push(("member_count", ProfileValue::Num(m.len() as f64)));
     }
     resource::group_resource(
         types::GROUP,
@@ -109,10 +103,12 @@ impl ResourceSyncer for GroupSyncer {
             },
             |g: &Group| g.id.as_str(),
             |g| {
-                if let Some(m) = &g.members {
-                    lock(&self.members).insert(g.id.to_string(), user_members(m));
+                let members = g.members.as_deref().map(user_members);
+                let resource = group_resource(g, members.as_deref());
+                if let Some(m) = members {
+                    lock(&self.members).insert(g.id.to_string(), m);
                 }
-                group_resource(g)
+                resource
             },
         )
         .await

@@ -144,6 +144,12 @@ impl Connector for NotionConnector {
     }
 }
 
+/// Locks `m`, carrying on after a panic elsewhere: every mutex here guards plain data (caches,
+/// warnings, pager state) that stays consistent between statements.
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Maps a SCIM client error to the protocol code the Go SDK would answer with, keeping
 /// Notion's own words in the message.
 pub fn map_error(err: notion::Error) -> ConnectorError {

@@ -129,8 +129,7 @@ impl Sessions {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Pager>> {
-        // A panic while holding the lock leaves plain data behind; keep using it.
-        self.pagers.lock().unwrap_or_else(|e| e.into_inner())
+        super::lock(&self.pagers)
     }
 }
 
@@ -172,7 +171,7 @@ where
             if let Some(d) = pager.drift() {
                 let msg = format!("{what}: {d}");
                 warn!("{msg}");
-                drift.lock().unwrap_or_else(|e| e.into_inner()).push(msg);
+                super::lock(drift).push(msg);
             }
             Ok(Page::done(items))
         }

@@ -22,7 +22,7 @@ use tracing::warn;
 use super::paging::{self, Sessions};
 use super::provision::{self, DeprovisionMode};
 use super::roles::{self, IMPLIED_ROLE};
-use super::{types, user_type};
+use super::{lock, types, user_type};
 use crate::baton::resource::{self, ProfileValue, UserSpec};
 use crate::baton::{ConnectorError, Page, PageRequest, ResourceSyncer, ids};
 use crate::notion::{self, User};
@@ -79,10 +79,6 @@ impl UserSyncer {
             );
         }
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The `user` resource for a SCIM user.
