@@ -43,7 +43,14 @@ pub struct BenchArgs {
     /// Members per group of the custom scenario.
     #[arg(long, default_value_t = 20)]
     pub members: usize,
-    /// Extra flags for the sync process (repeatable), e.g. --sync-arg=--max-concurrency=8.
+    /// Requests in flight the sync may have (its --max-concurrency).
+    #[arg(long, default_value_t = 8)]
+    pub max_concurrency: u32,
+    /// The sync's --requests-per-second. The default is high so that the figures measure the
+    /// connector rather than its limiter; pass 10 to see the shipped default's pacing.
+    #[arg(long, default_value_t = 1000)]
+    pub requests_per_second: u32,
+    /// Extra flags for the sync process (repeatable), e.g. --sync-arg=--max-retries=0.
     #[arg(long, allow_hyphen_values = true)]
     pub sync_arg: Vec<String>,
     /// Also print the results as JSON lines.
@@ -83,6 +90,9 @@ pub struct Measurement {
     pub requests: String,
     /// Total requests.
     pub request_total: u64,
+    /// The fewest requests a full sync can make: `1 + ceil(U/100) + ceil(G/100)` (validation
+    /// plus list pages; a listing of nothing still takes one request).
+    pub request_minimum: u64,
     /// Artifact size in bytes.
     pub artifact_bytes: u64,
     /// Rows written (resources + entitlements + grants).
@@ -141,7 +151,12 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
                 "bench: {} ({} users, {} groups, {} members/group), {} ms latency …",
                 sc.name, sc.users, sc.groups, sc.members, lat
             );
-            let m = run_one(&exe, &sc, lat, &args.sync_arg)?;
+            let mut sync_args = vec![
+                format!("--max-concurrency={}", args.max_concurrency),
+                format!("--requests-per-second={}", args.requests_per_second),
+            ];
+            sync_args.extend(args.sync_arg.iter().cloned());
+            let m = run_one(&exe, &sc, lat, &sync_args)?;
             if args.json {
                 println!("{}", serde_json::to_string(&m)?);
             }
@@ -227,10 +242,17 @@ fn run_one(
         peak_rss_mib: usage.max_rss_kib as f64 / 1024.0,
         requests,
         request_total,
+        request_minimum: minimum_requests(sc.users, sc.groups),
         artifact_bytes: std::fs::metadata(&out)?.len(),
         rows,
         rows_per_s: rows as f64 / wall.as_secs_f64().max(1e-9),
     })
+}
+
+/// `1 + ceil(users/100) + ceil(groups/100)`, at least one page per listing.
+pub fn minimum_requests(users: usize, groups: usize) -> u64 {
+    let pages = |n: usize| n.div_ceil(100).max(1) as u64;
+    1 + pages(users) + pages(groups)
 }
 
 /// Reads the simulator's first line of output for its base URL.
@@ -292,14 +314,14 @@ pub fn table(results: &[Measurement]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<8} {:>9} {:>6} {:>8} {:>6} {:>7} {:>9} {:>9} {:>10} {:>11}  requests by endpoint",
+        "{:<8} {:>9} {:>6} {:>8} {:>6} {:>7} {:>13} {:>9} {:>10} {:>11}  requests by endpoint",
         "scenario",
         "users",
         "lat",
         "wall s",
         "cpu s",
         "rss MiB",
-        "requests",
+        "requests/min",
         "rows",
         "bytes",
         "rows/s"
@@ -307,14 +329,14 @@ pub fn table(results: &[Measurement]) -> String {
     for m in results {
         let _ = writeln!(
             out,
-            "{:<8} {:>9} {:>4}ms {:>8.2} {:>6.2} {:>7.1} {:>9} {:>9} {:>10} {:>11.0}  {}",
+            "{:<8} {:>9} {:>4}ms {:>8.2} {:>6.2} {:>7.1} {:>13} {:>9} {:>10} {:>11.0}  {}",
             m.scenario.name,
             m.scenario.users,
             m.latency_ms,
             m.wall_s,
             m.cpu_s,
             m.peak_rss_mib,
-            m.request_total,
+            format!("{}/{}", m.request_total, m.request_minimum),
             m.rows,
             m.artifact_bytes,
             m.rows_per_s,
@@ -340,6 +362,14 @@ mod tests {
     }
 
     #[test]
+    fn the_request_minimum_counts_one_page_per_listing_at_least() {
+        assert_eq!(minimum_requests(10_000, 500), 106);
+        assert_eq!(minimum_requests(100_000, 2_000), 1_021);
+        assert_eq!(minimum_requests(1_000_000, 0), 10_002);
+        assert_eq!(minimum_requests(1_001, 1), 13);
+    }
+
+    #[test]
     fn scenario_names_are_checked() {
         let args = BenchArgs {
             scenario: vec!["small".into(), "nope".into()],
@@ -347,6 +377,8 @@ mod tests {
             users: 1,
             groups: 1,
             members: 1,
+            max_concurrency: 8,
+            requests_per_second: 1000,
             sync_arg: vec![],
             json: false,
         };

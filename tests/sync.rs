@@ -89,6 +89,47 @@ async fn user_profiles_keep_role_and_names() {
     sim.shutdown().await;
 }
 
+/// Each role's license trait carries the active users holding it, counted while users were
+/// listed (several pages, some users inactive, some without the role extension), with no
+/// request beyond the minimum.
+#[tokio::test]
+async fn role_licenses_carry_consumed_seats() {
+    let dataset = Dataset::generate(&GenSpec {
+        users: 450,
+        groups: 3,
+        members_per_group: 2,
+        inactive_share: 0.1,
+        ..GenSpec::default()
+    });
+    let mut expected = std::collections::BTreeMap::<String, i64>::new();
+    for u in dataset.users.iter().filter(|u| u.active) {
+        let role = u.role.clone().unwrap_or_else(|| "member".to_owned());
+        *expected.entry(role).or_default() += 1;
+    }
+    assert!(expected.len() >= 3 && dataset.users.iter().any(|u| !u.active));
+    let sim = start(dataset, SimConfig::default()).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("sync.c1z");
+    sync_into(&sim, &out).await.expect("sync succeeds");
+    assert_eq!(sim.counters().get("GET /Users"), Some(&5));
+
+    let reader = Reader::open(&out).expect("opens");
+    let sid = reader.latest_sync().expect("ok").expect("sync").sync_id;
+    let roles = reader.resources(sid.as_ref(), Some("role")).expect("roles");
+    assert_eq!(roles.len(), 4);
+    for role in roles {
+        let id = role.id.as_ref().expect("id").resource.clone();
+        let license: v2::LicenseProfileTrait =
+            baton_notion::baton::annotations::find(&role.annotations).expect("license trait");
+        assert_eq!(
+            license.consumed_seats,
+            expected.get(&id).copied().unwrap_or(0),
+            "consumed seats of {id}"
+        );
+    }
+    sim.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_missing_role_extension_means_member() {
     let carol = "33333333-3333-3333-3333-333333333333";

@@ -24,7 +24,7 @@ use prost_types::Any;
 /// Lists groups and their memberships.
 pub struct GroupSyncer {
     client: notion::Client,
-    sessions: Sessions,
+    sessions: Sessions<Group>,
     /// User ids of each listed group's members, until its grants are taken.
     members: Mutex<HashMap<String, Vec<String>>>,
     drift: Mutex<Vec<String>>,
@@ -33,9 +33,11 @@ pub struct GroupSyncer {
 impl GroupSyncer {
     /// A syncer over `client`.
     pub fn new(client: notion::Client) -> Self {
+        // As many pages ahead as requests may be in flight: more could not go out sooner.
+        let window = client.max_concurrency();
         GroupSyncer {
             client,
-            sessions: Sessions::default(),
+            sessions: Sessions::with_window(window),
             members: Mutex::new(HashMap::new()),
             drift: Mutex::new(Vec::new()),
         }
@@ -87,19 +89,22 @@ impl ResourceSyncer for GroupSyncer {
         _parent: Option<&v2::ResourceId>,
         page: &PageRequest,
     ) -> Result<Page<v2::Resource>, ConnectorError> {
-        let client = &self.client;
         paging::scim_page(
             &self.sessions,
             page,
             "groups",
             &self.drift,
             |req| {
-                client
-                    .groups()
-                    .list()
-                    .start_index(req.start_index)
-                    .count(req.count)
-                    .send()
+                let client = self.client.clone();
+                async move {
+                    client
+                        .groups()
+                        .list()
+                        .start_index(req.start_index)
+                        .count(req.count)
+                        .send()
+                        .await
+                }
             },
             |g: &Group| g.id.as_str(),
             |g| {

@@ -16,6 +16,7 @@ pub mod paging;
 pub mod provision;
 pub mod roles;
 pub mod schema;
+pub mod seats;
 pub mod users;
 
 use std::sync::Arc;
@@ -48,19 +49,21 @@ pub struct NotionConnector {
 impl NotionConnector {
     /// A connector over `client`.
     pub fn new(client: notion::Client) -> Self {
-        NotionConnector {
-            users: Arc::new(users::UserSyncer::new(client.clone())),
-            groups: Arc::new(groups::GroupSyncer::new(client.clone())),
-            roles: Arc::new(roles::RoleSyncer::new(client.clone())),
-            client,
-        }
+        Self::with_deprovision_mode(client, provision::DeprovisionMode::default())
     }
 
     /// A connector whose user deletion deprovisions in `mode`.
     pub fn with_deprovision_mode(client: notion::Client, mode: provision::DeprovisionMode) -> Self {
-        let mut c = Self::new(client.clone());
-        c.users = Arc::new(users::UserSyncer::new(client).with_deprovision_mode(mode));
-        c
+        // Users count the seats that roles report.
+        let seats = Arc::new(seats::SeatTally::default());
+        NotionConnector {
+            users: Arc::new(
+                users::UserSyncer::new(client.clone(), seats.clone()).with_deprovision_mode(mode),
+            ),
+            groups: Arc::new(groups::GroupSyncer::new(client.clone())),
+            roles: Arc::new(roles::RoleSyncer::new(client.clone(), seats)),
+            client,
+        }
     }
 
     /// The SCIM client (request counters, for the summary).

@@ -7,7 +7,7 @@
 //! a restart, an evicted session) resumes statelessly from its `startIndex`, so a token is
 //! always honoured. Anything that does not decode is an `InvalidArgument`, never a panic.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use std::future::Future;
 
+use tokio_util::task::AbortOnDropHandle;
 use tracing::warn;
 
 use crate::baton::{ConnectorError, Page, PageRequest};
@@ -85,39 +86,81 @@ pub fn scim_page_size(req: &PageRequest) -> u32 {
     }
 }
 
-/// Pagers of listings in progress, by session id.
-#[derive(Default)]
-pub struct Sessions {
-    next: AtomicU64,
-    pagers: Mutex<HashMap<u64, Pager>>,
+/// A listing in progress: its pager and the pages already being fetched ahead of the caller.
+struct Session<R> {
+    pager: Pager,
+    /// How many records the latest page held: the step between pages. Usually the page size,
+    /// but a server that caps pages below it (SCIM allows that) would otherwise have every
+    /// page fetched ahead at the wrong offset.
+    stride: Option<u32>,
+    /// Pages requested before they were asked for, by `startIndex`. Dropping a handle aborts
+    /// its request, so a forgotten or finished listing leaves nothing running.
+    ahead: BTreeMap<u32, AbortOnDropHandle<Fetched<R>>>,
 }
 
-impl Sessions {
-    /// Takes the pager for `req` out of the table (a new one for a first page, a resumed one
+type Fetched<R> = Result<ListResponse<R>, notion::Error>;
+
+/// Listings in progress, by session id, with their read-ahead.
+///
+/// SCIM pages are addressable by `startIndex`, and the first page reveals `totalResults`, so
+/// once a listing's size is known the next pages can be fetched before the sync engine asks for
+/// them (`DESIGN.md`, "Read-ahead paging"). Up to `window` pages are kept in flight or waiting;
+/// every request still goes through the client's rate and concurrency limiter, so read-ahead
+/// never exceeds `--max-concurrency` or the configured rate. Because the read-ahead lives here
+/// and not in the engine, it works the same in process and behind the gRPC server.
+pub struct Sessions<R> {
+    next: AtomicU64,
+    entries: Mutex<HashMap<u64, Session<R>>>,
+    window: usize,
+}
+
+impl<R> Default for Sessions<R> {
+    fn default() -> Self {
+        Sessions::with_window(0)
+    }
+}
+
+impl<R> Sessions<R> {
+    /// Sessions that fetch up to `window` pages ahead (0 turns read-ahead off).
+    pub fn with_window(window: usize) -> Self {
+        Sessions {
+            next: AtomicU64::new(0),
+            entries: Mutex::new(HashMap::new()),
+            window,
+        }
+    }
+
+    /// Takes the session for `req` out of the table (a new one for a first page, a resumed one
     /// for an unknown session). Put it back with [`Sessions::keep`] unless the listing is done.
-    pub fn take(&self, req: &PageRequest) -> Result<(u64, Pager), ConnectorError> {
+    fn take(&self, req: &PageRequest) -> Result<(u64, Session<R>), ConnectorError> {
         match decode(&req.token)? {
             None => {
                 // Sessions start at a random offset so that tokens from an earlier process
                 // are unlikely to collide with this one's.
                 let base = self.next.fetch_add(1, Ordering::Relaxed);
                 let id = base.wrapping_add(session_salt());
-                Ok((id, Pager::new(scim_page_size(req))))
+                Ok((id, Session::new(Pager::new(scim_page_size(req)))))
             }
             Some(pos) => {
                 let found = self.lock().remove(&pos.session);
                 match found {
-                    Some(p) if p.next_request().map(|r| r.start_index) == Some(pos.start_index) => {
-                        Ok((pos.session, p))
+                    Some(s)
+                        if s.pager.next_request().map(|r| r.start_index)
+                            == Some(pos.start_index) =>
+                    {
+                        Ok((pos.session, s))
                     }
-                    _ => Ok((pos.session, Pager::resume(pos.start_index, pos.page_size))),
+                    _ => Ok((
+                        pos.session,
+                        Session::new(Pager::resume(pos.start_index, pos.page_size)),
+                    )),
                 }
             }
         }
     }
 
-    /// Stores a pager whose listing continues.
-    pub fn keep(&self, session: u64, pager: Pager) {
+    /// Stores a session whose listing continues.
+    fn keep(&self, id: u64, session: Session<R>) {
         let mut map = self.lock();
         if map.len() >= MAX_SESSIONS {
             // Forget an arbitrary old listing: its token still works, statelessly.
@@ -125,19 +168,52 @@ impl Sessions {
                 map.remove(&k);
             }
         }
-        map.insert(session, pager);
+        map.insert(id, session);
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Pager>> {
-        super::lock(&self.pagers)
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Session<R>>> {
+        super::lock(&self.entries)
+    }
+}
+
+impl<R> Session<R> {
+    fn new(pager: Pager) -> Self {
+        Session {
+            pager,
+            stride: None,
+            ahead: BTreeMap::new(),
+        }
+    }
+
+    /// The pages worth fetching ahead: `window` page starts from the one the pager asks for
+    /// next, within the announced `totalResults`. Nothing without a total: fetching
+    /// past an unknown end would waste requests.
+    fn plan(&self, window: usize) -> Vec<notion::PageRequest> {
+        let (Some(next), Some(total)) = (self.pager.next_request(), self.pager.total_results())
+        else {
+            return Vec::new();
+        };
+        let step = u64::from(self.stride.unwrap_or(next.count).clamp(1, next.count));
+        (0..window as u64)
+            .map(|k| u64::from(next.start_index) + k * step)
+            .take_while(|&start| start <= total)
+            .filter_map(|start| u32::try_from(start).ok())
+            .map(|start_index| notion::PageRequest {
+                start_index,
+                count: next.count,
+            })
+            .collect()
     }
 }
 
 /// Fetches the SCIM page that `page` continues, keeps each record not seen before (mapped by
 /// `map`), and returns the Baton page with its continuation token. When the listing ends, a
 /// drift between `totalResults` and what was collected is logged and pushed onto `drift`.
+///
+/// `fetch` makes one SCIM list request; the futures it returns are spawned when a page is
+/// fetched ahead, hence `'static`.
 pub async fn scim_page<R, T, F, Fut>(
-    sessions: &Sessions,
+    sessions: &Sessions<R>,
     page: &PageRequest,
     what: &str,
     drift: &Mutex<Vec<String>>,
@@ -146,34 +222,64 @@ pub async fn scim_page<R, T, F, Fut>(
     mut map: impl FnMut(&R) -> T,
 ) -> Result<Page<T>, ConnectorError>
 where
-    F: FnOnce(notion::PageRequest) -> Fut,
-    Fut: Future<Output = Result<ListResponse<R>, notion::Error>>,
+    R: Send + 'static,
+    F: Fn(notion::PageRequest) -> Fut,
+    Fut: Future<Output = Fetched<R>> + Send + 'static,
 {
-    let (session, mut pager) = sessions.take(page)?;
-    let Some(req) = pager.next_request() else {
+    let (session_id, mut session) = sessions.take(page)?;
+    let Some(req) = session.pager.next_request() else {
         return Ok(Page::empty());
     };
-    let resp = fetch(req).await.map_err(super::map_error)?;
+    let resp = match session.ahead.remove(&req.start_index) {
+        Some(handle) => handle
+            .await
+            .map_err(|e| ConnectorError::internal(format!("fetching {what} ahead failed: {e}")))?,
+        None => fetch(req).await,
+    }
+    .map_err(super::map_error)?;
     let ids: Vec<&str> = resp.resources.iter().map(&id).collect();
-    let fresh = pager.accept(&ids, resp.total_results);
+    session.stride = u32::try_from(ids.len()).ok();
+    let fresh = session.pager.accept(&ids, resp.total_results);
     let items = fresh.into_iter().map(|i| map(&resp.resources[i])).collect();
-    match pager.next_request() {
-        Some(next) if !pager.is_done() => {
+    match session.pager.next_request() {
+        Some(next) if !session.pager.is_done() => {
+            read_ahead(&mut session, sessions.window, &fetch);
             let token = encode(&Position {
-                session,
+                session: session_id,
                 start_index: next.start_index,
                 page_size: next.count,
             });
-            sessions.keep(session, pager);
+            sessions.keep(session_id, session);
             Ok(Page::more(items, token))
         }
         _ => {
-            if let Some(d) = pager.drift() {
+            if let Some(d) = session.pager.drift() {
                 let msg = format!("{what}: {d}");
                 warn!("{msg}");
                 super::lock(drift).push(msg);
             }
             Ok(Page::done(items))
+        }
+    }
+}
+
+/// Tops the session's read-ahead up to its plan, and drops (aborts) pages the plan no longer
+/// wants — after a short page, say, the next pages start elsewhere.
+fn read_ahead<R, F, Fut>(session: &mut Session<R>, window: usize, fetch: &F)
+where
+    R: Send + 'static,
+    F: Fn(notion::PageRequest) -> Fut,
+    Fut: Future<Output = Fetched<R>> + Send + 'static,
+{
+    let plan = session.plan(window);
+    session
+        .ahead
+        .retain(|start, _| plan.iter().any(|p| p.start_index == *start));
+    for req in plan {
+        if let std::collections::btree_map::Entry::Vacant(slot) =
+            session.ahead.entry(req.start_index)
+        {
+            slot.insert(AbortOnDropHandle::new(tokio::spawn(fetch(req))));
         }
     }
 }
@@ -211,6 +317,46 @@ mod tests {
         }
         let huge = URL_SAFE_NO_PAD.encode(br#"{"v":1,"s":1,"i":1,"n":1000}"#);
         assert!(decode(&huge).is_err());
+    }
+
+    fn planned(session: &Session<()>, window: usize) -> Vec<u32> {
+        session.plan(window).iter().map(|r| r.start_index).collect()
+    }
+
+    #[test]
+    fn read_ahead_plans_the_next_pages_within_the_total() {
+        let mut s = Session::<()>::new(Pager::new(100));
+        assert!(
+            planned(&s, 4).is_empty(),
+            "nothing before the total is known"
+        );
+        let page: Vec<String> = (0..100).map(|i| format!("u{i}")).collect();
+        let ids: Vec<&str> = page.iter().map(String::as_str).collect();
+        s.pager.accept(&ids, Some(350));
+        s.stride = Some(100);
+        assert_eq!(planned(&s, 4), [101, 201, 301]);
+        assert_eq!(planned(&s, 2), [101, 201]);
+        assert!(planned(&s, 0).is_empty());
+    }
+
+    #[test]
+    fn read_ahead_follows_a_server_that_serves_smaller_pages() {
+        let mut s = Session::<()>::new(Pager::new(100));
+        let page: Vec<String> = (0..30).map(|i| format!("u{i}")).collect();
+        let ids: Vec<&str> = page.iter().map(String::as_str).collect();
+        s.pager.accept(&ids, Some(100));
+        s.stride = Some(30);
+        assert_eq!(planned(&s, 8), [31, 61, 91]);
+    }
+
+    #[test]
+    fn read_ahead_stops_without_a_total() {
+        let mut s = Session::<()>::new(Pager::new(10));
+        let page: Vec<String> = (0..10).map(|i| format!("u{i}")).collect();
+        let ids: Vec<&str> = page.iter().map(String::as_str).collect();
+        s.pager.accept(&ids, None);
+        s.stride = Some(10);
+        assert!(planned(&s, 4).is_empty());
     }
 
     #[test]

@@ -6,9 +6,12 @@
 //! request. Their grants are emitted while listing users (each user record names its role), so
 //! the role type is marked `SkipGrants`.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 
 use super::provision;
+use super::seats::SeatTally;
 use super::{role_type, types, user_type};
 use crate::baton::annotations::pack;
 use crate::baton::resource::{self, ProfileValue};
@@ -80,12 +83,14 @@ pub fn role(id: &str) -> Option<&'static Role> {
     ROLES.iter().find(|r| r.id == id)
 }
 
-/// The role resource for `r`.
-pub fn role_resource(r: &Role) -> v2::Resource {
+/// The role resource for `r`; `consumed_seats` is the number of active users holding it, when
+/// known (see [`super::seats`]).
+pub fn role_resource(r: &Role, consumed_seats: Option<i64>) -> v2::Resource {
     let ent = ids::entitlement_id(&ids::resource_id(types::ROLE, r.id), "assigned");
     let license = v2::LicenseProfileTrait {
         license_name: r.name.to_owned(),
         entitlement_ids: vec![ent],
+        consumed_seats: consumed_seats.unwrap_or_default(),
         ..Default::default()
     };
     let prof = resource::profile([
@@ -117,12 +122,14 @@ pub fn assigned_entitlement(resource: &v2::Resource, r: &Role) -> v2::Entitlemen
 /// Lists the static roles and their entitlements; grants and revokes roles.
 pub struct RoleSyncer {
     client: notion::Client,
+    seats: Arc<SeatTally>,
 }
 
 impl RoleSyncer {
-    /// A syncer over `client` (listing needs no request; provisioning does).
-    pub fn new(client: notion::Client) -> Self {
-        RoleSyncer { client }
+    /// A syncer over `client` (listing needs no request; provisioning does), reporting the
+    /// seats counted in `seats`.
+    pub fn new(client: notion::Client, seats: Arc<SeatTally>) -> Self {
+        RoleSyncer { client, seats }
     }
 }
 
@@ -138,7 +145,13 @@ impl ResourceSyncer for RoleSyncer {
         _page: &PageRequest,
     ) -> Result<Page<v2::Resource>, ConnectorError> {
         // Most privileged first, as the Go connector lists them.
-        Ok(Page::done(ROLES.iter().rev().map(role_resource).collect()))
+        Ok(Page::done(
+            ROLES
+                .iter()
+                .rev()
+                .map(|r| role_resource(r, self.seats.seats(r.id)))
+                .collect(),
+        ))
     }
 
     async fn entitlements(
@@ -194,7 +207,7 @@ mod tests {
     #[test]
     fn entitlements_carry_the_exclusion_group() {
         let r = role("restricted_member").expect("known");
-        let res = role_resource(r);
+        let res = role_resource(r, Some(3));
         let e = assigned_entitlement(&res, r);
         assert_eq!(e.id, "role:restricted_member:assigned");
         let g: v2::EntitlementExclusionGroup = find(&e.annotations).expect("group");
@@ -205,5 +218,6 @@ mod tests {
             lic.entitlement_ids,
             vec!["role:restricted_member:assigned".to_owned()]
         );
+        assert_eq!(lic.consumed_seats, 3);
     }
 }

@@ -14,7 +14,7 @@
 //! and warned about once; it never fails a sync.
 
 use std::collections::BTreeSet;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use tracing::warn;
@@ -22,6 +22,7 @@ use tracing::warn;
 use super::paging::{self, Sessions};
 use super::provision::{self, DeprovisionMode};
 use super::roles::{self, IMPLIED_ROLE};
+use super::seats::SeatTally;
 use super::{lock, types, user_type};
 use crate::baton::resource::{self, ProfileValue, UserSpec};
 use crate::baton::{ConnectorError, Page, PageRequest, ResourceSyncer, ids};
@@ -35,21 +36,25 @@ pub const ROLE_KEY: &str = "workspace_role";
 /// Lists users through SCIM paging.
 pub struct UserSyncer {
     client: notion::Client,
-    sessions: Sessions,
+    sessions: Sessions<User>,
     warned_roles: Mutex<BTreeSet<String>>,
     drift: Mutex<Vec<String>>,
     deprovision: DeprovisionMode,
+    seats: Arc<SeatTally>,
 }
 
 impl UserSyncer {
     /// A syncer over `client`.
-    pub fn new(client: notion::Client) -> Self {
+    pub fn new(client: notion::Client, seats: Arc<SeatTally>) -> Self {
+        // As many pages ahead as requests may be in flight: more could not go out sooner.
+        let window = client.max_concurrency();
         UserSyncer {
             client,
-            sessions: Sessions::default(),
+            sessions: Sessions::with_window(window),
             warned_roles: Mutex::new(BTreeSet::new()),
             drift: Mutex::new(Vec::new()),
             deprovision: DeprovisionMode::default(),
+            seats,
         }
     }
 
@@ -153,29 +158,42 @@ impl ResourceSyncer for UserSyncer {
         _parent: Option<&v2::ResourceId>,
         page: &PageRequest,
     ) -> Result<Page<v2::Resource>, ConnectorError> {
-        let client = &self.client;
-        paging::scim_page(
+        if page.token.is_empty() {
+            self.seats.begin();
+        }
+        let listed = paging::scim_page(
             &self.sessions,
             page,
             "users",
             &self.drift,
             |req| {
-                client
-                    .users()
-                    .list()
-                    .start_index(req.start_index)
-                    .count(req.count)
-                    .send()
+                let client = self.client.clone();
+                async move {
+                    client
+                        .users()
+                        .list()
+                        .start_index(req.start_index)
+                        .count(req.count)
+                        .send()
+                        .await
+                }
             },
             |u: &User| u.id.as_str(),
             |u| {
                 if let Some(r) = u.role.as_deref() {
                     self.note_role(r);
                 }
+                let role = u.role.as_deref().filter(|r| !r.is_empty());
+                self.seats
+                    .count(role.unwrap_or(IMPLIED_ROLE), u.active.unwrap_or(true));
                 user_resource(u)
             },
         )
-        .await
+        .await?;
+        if listed.next_token.is_empty() {
+            self.seats.finish();
+        }
+        Ok(listed)
     }
 
     async fn entitlements(

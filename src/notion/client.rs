@@ -242,6 +242,11 @@ impl Client {
         self.inner.limiter.current_rate()
     }
 
+    /// How many requests may be in flight at once (`LimitConfig::max_concurrency`).
+    pub fn max_concurrency(&self) -> usize {
+        self.inner.limiter.max_concurrency()
+    }
+
     /// The base URL requests go to.
     pub fn base_url(&self) -> &BaseUrl {
         &self.inner.base

@@ -63,6 +63,8 @@ impl Default for LimitConfig {
 pub(crate) struct Limiter {
     /// Caps requests in flight.
     concurrency: Arc<Semaphore>,
+    /// The cap, as configured.
+    max_concurrency: usize,
     /// Paces at the configured rate.
     rate: DefaultDirectRateLimiter,
     /// Lowers the rate after 429s.
@@ -76,6 +78,7 @@ impl Limiter {
         let burst = NonZeroU32::new(cfg.burst).unwrap_or(NonZeroU32::MIN);
         Limiter {
             concurrency: Arc::new(Semaphore::new(cfg.max_concurrency.max(1))),
+            max_concurrency: cfg.max_concurrency.max(1),
             rate: RateLimiter::direct(Quota::per_second(rps).allow_burst(burst)),
             gate: Mutex::new(Gate::new(f64::from(rps.get()), Instant::now())),
         }
@@ -93,6 +96,11 @@ impl Limiter {
         tokio::time::sleep_until(slot).await;
         self.rate.until_ready().await;
         permit
+    }
+
+    /// How many requests may be in flight at once.
+    pub(crate) fn max_concurrency(&self) -> usize {
+        self.max_concurrency
     }
 
     /// Records a 429: halves the rate and holds every request for `retry_after`, if given.

@@ -42,6 +42,11 @@ pub struct RecordedRequest {
 pub(crate) struct Counters {
     /// Requests that have arrived (numbered before they are handled).
     total: AtomicU64,
+    /// Requests being handled right now (latency included).
+    in_flight: AtomicU64,
+    /// The most requests ever handled at once: proves (or disproves) that a client overlaps
+    /// its requests.
+    peak_in_flight: AtomicU64,
     /// Per-endpoint counts and the recent-request ring, under one lock per request.
     inner: Mutex<Inner>,
 }
@@ -59,6 +64,18 @@ impl Counters {
     /// Numbers an arriving request: returns its 1-based sequence number.
     pub(crate) fn arrive(&self) -> u64 {
         self.total.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    /// Marks a request as being handled until the returned guard drops.
+    pub(crate) fn enter(&self) -> InFlight<'_> {
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.peak_in_flight.fetch_max(now, Ordering::SeqCst);
+        InFlight(self)
+    }
+
+    /// The most requests handled at once so far.
+    pub(crate) fn peak_in_flight(&self) -> u64 {
+        self.peak_in_flight.load(Ordering::SeqCst)
     }
 
     /// Records a request's endpoint and outcome.
@@ -94,6 +111,8 @@ impl Counters {
     /// Forgets per-endpoint counts and recorded requests. The arrival total keeps counting, so
     /// `die_after_requests` still refers to the server's whole life.
     pub(crate) fn reset(&self) {
+        self.peak_in_flight
+            .store(self.in_flight.load(Ordering::SeqCst), Ordering::SeqCst);
         let mut inner = self.lock();
         inner.by_endpoint.clear();
         inner.recent.clear();
@@ -104,6 +123,15 @@ impl Counters {
         self.inner
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// A request in progress; see [`Counters::enter`].
+pub(crate) struct InFlight<'a>(&'a Counters);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -120,6 +148,19 @@ mod tests {
             status: 200,
             at: std::time::Duration::ZERO,
         }
+    }
+
+    #[test]
+    fn the_peak_of_requests_in_flight_is_kept() {
+        let counters = Counters::default();
+        let a = counters.enter();
+        let b = counters.enter();
+        drop(a);
+        let _c = counters.enter();
+        drop(b);
+        assert_eq!(counters.peak_in_flight(), 2);
+        counters.reset();
+        assert_eq!(counters.peak_in_flight(), 1);
     }
 
     #[test]

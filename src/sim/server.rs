@@ -202,6 +202,12 @@ impl SimHandle {
         self.shared.counters.recent()
     }
 
+    /// The most requests the simulator has handled at once (since the last
+    /// [`reset_counters`](Self::reset_counters)).
+    pub fn peak_in_flight(&self) -> u64 {
+        self.shared.counters.peak_in_flight()
+    }
+
     /// Clears [`counters`](Self::counters) and [`requests`](Self::requests) (e.g. between
     /// benchmark phases). [`total_requests`](Self::total_requests) keeps counting.
     pub fn reset_counters(&self) {
@@ -295,6 +301,7 @@ async fn front_door(State(shared): State<Arc<Shared>>, request: Request, next: N
     let started = Instant::now();
     let at = started.duration_since(shared.started);
     let sequence = shared.counters.arrive();
+    let _in_flight = shared.counters.enter();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let query = request.uri().query().map(str::to_owned);

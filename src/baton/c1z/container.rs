@@ -25,6 +25,11 @@ pub const LEVEL: i32 = 3;
 /// Encoder window: 2^21 bytes = 2 MiB (level 3's own default; the spec allows up to 8 MiB, but
 /// multithreaded zstd sizes its jobs at 4x the window, so a larger one costs ~100 MiB of RAM).
 pub const WINDOW_LOG: u32 = 21;
+/// Input per multithreaded compression job: 2 MiB. Left to zstd, a job is 4x the window and it
+/// keeps a round buffer of several jobs plus per-job output buffers — about 75 MiB at peak,
+/// most of the sync's memory. Jobs of one window cost a few percent of ratio at most and keep
+/// the encoder near 12 MiB.
+pub const JOB_BYTES: u32 = 2 << 20;
 
 /// The first bytes of every SQLite 3 database file.
 const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
@@ -249,6 +254,8 @@ pub(crate) fn compress(db: &Path, out: &mut File, out_path: &Path) -> Result<u64
     enc.set_pledged_src_size(Some(db_len)).map_err(write_err)?;
     enc.window_log(WINDOW_LOG).map_err(write_err)?;
     enc.multithread(workers()).map_err(write_err)?;
+    enc.set_parameter(zstd::stream::raw::CParameter::JobSize(JOB_BYTES))
+        .map_err(write_err)?;
     let copied = io::copy(&mut input, &mut enc).map_err(write_err)?;
     if copied != db_len {
         // The database changed under us; the pledged size would be wrong.

@@ -34,8 +34,10 @@ use crate::pb;
 /// How many finished full syncs [`Writer::save`] keeps (the SDK's default).
 pub const KEEP_FULL_SYNCS: usize = 2;
 
-/// Page cache while building: 64 MiB (negative `cache_size` is in KiB).
-const CACHE_KIB: i64 = 64 * 1024;
+/// Page cache while building: 16 MiB (negative `cache_size` is in KiB). Measured with the
+/// benchmark (BENCHMARKS.md): 64 MiB made no sync faster — pages that fall out of SQLite's
+/// cache are still in the operating system's — but was most of the memory of a large sync.
+const CACHE_KIB: i64 = 16 * 1024;
 /// Page cache while compacting in [`Writer::save`]: 8 MiB.
 const VACUUM_CACHE_KIB: i64 = 8 * 1024;
 
