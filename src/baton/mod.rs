@@ -21,6 +21,7 @@ pub mod remote;
 pub mod resource;
 pub mod schema;
 pub mod server;
+pub mod service;
 pub mod sync;
 
 pub use client::{ConnectorClient, Local};
