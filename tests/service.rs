@@ -11,6 +11,10 @@
 //!    connector's responses; without `--provisioning` they fail non-retryably and change nothing;
 //! 4. token 503s, GetTask UNAVAILABLEs and a dropped upload stream delay the task but do not
 //!    kill the daemon.
+//!
+//! Besides: a heartbeat answered `cancelled` stops the task (reported retryable, nothing
+//! uploaded) and the daemon goes on; SIGTERM cancels running tasks, reports them retryable and
+//! exits 0.
 
 mod common;
 
@@ -550,6 +554,134 @@ async fn a_flaky_conductorone_delays_the_task_but_does_not_kill_the_daemon() {
     assert!(daemon.is_running(), "the daemon is still up");
     let (status, stderr) = daemon.stop().await;
     assert!(status.success(), "{status:?}\n{stderr}");
+    fake.stop().await;
+    sim.shutdown().await;
+}
+
+/// A simulator slow enough that a full sync is still running when the test acts on it.
+async fn slow_sim() -> SimHandle {
+    start(
+        Dataset::reference(),
+        SimConfig {
+            latency: Duration::from_millis(400),
+            ..SimConfig::default()
+        },
+    )
+    .await
+}
+
+/// Asserts `finish` is a retryable `Cancelled` error.
+fn assert_cancelled(finish: &api::BatonServiceFinishTaskRequest) {
+    assert_eq!(
+        finish.status.as_ref().map(|s| s.code),
+        Some(tonic::Code::Cancelled as i32),
+        "{finish:?}"
+    );
+    let Some(FinalState::Error(e)) = &finish.final_state else {
+        panic!("a cancelled task succeeded: {finish:?}");
+    };
+    assert!(!e.non_retryable, "a cancelled task may be retried");
+}
+
+#[tokio::test]
+async fn a_task_cancelled_by_heartbeat_stops_and_the_daemon_goes_on() {
+    let sim = slow_sim().await;
+    let fake = FakeC1::start().await;
+    let mut daemon = Daemon::start(&fake, &sim, &fake.secret.clone(), &[]).await;
+    fake.push(task(
+        "sync-cancelled",
+        TaskType::SyncFull(api::task::SyncFullTask::default()),
+    ));
+    let beating = fake
+        .wait_for(TASK_TIMEOUT, |s| {
+            s.heartbeats
+                .iter()
+                .any(|h| h == "sync-cancelled")
+                .then_some(())
+        })
+        .await;
+    assert!(
+        beating.is_some(),
+        "heartbeats while syncing:\n{}",
+        daemon.stderr()
+    );
+    fake.shared
+        .with(|s| s.cancel.insert("sync-cancelled".to_owned()));
+    let finish = fake.finished("sync-cancelled", TASK_TIMEOUT).await;
+    assert_cancelled(&finish);
+    assert!(
+        fake.shared.with(|s| s.uploads.is_empty()),
+        "nothing uploaded"
+    );
+
+    // The daemon carries on with the next task.
+    let next = provisioning_tasks().remove(0);
+    let id = next.id.clone();
+    fake.push(next);
+    fake.finished(&id, TASK_TIMEOUT).await;
+    assert!(daemon.is_running());
+    assert_eq!(
+        daemon.tmp_files(),
+        Vec::<String>::new(),
+        "the partial artifact is gone"
+    );
+    let (status, stderr) = daemon.stop().await;
+    assert!(status.success(), "{status:?}\n{stderr}");
+    fake.stop().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn sigterm_cancels_running_tasks_reports_them_retryable_and_exits_0() {
+    let sim = slow_sim().await;
+    let fake = FakeC1::start().await;
+    let daemon = Daemon::start(&fake, &sim, &fake.secret.clone(), &[]).await;
+    fake.push(task(
+        "sync-interrupted",
+        TaskType::SyncFull(api::task::SyncFullTask::default()),
+    ));
+    let beating = fake
+        .wait_for(TASK_TIMEOUT, |s| {
+            s.heartbeats
+                .iter()
+                .any(|h| h == "sync-interrupted")
+                .then_some(())
+        })
+        .await;
+    assert!(
+        beating.is_some(),
+        "heartbeats while syncing:\n{}",
+        daemon.stderr()
+    );
+    let tmp = daemon.dir.path().join("tmp");
+    let started = std::time::Instant::now();
+    let (status, stderr) = daemon.stop().await;
+    assert!(
+        status.success(),
+        "exit 0 after SIGTERM: {status:?}\n{stderr}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "stopped within the grace period"
+    );
+    let finish = fake
+        .wait_for(Duration::from_secs(1), |s| {
+            s.finished
+                .iter()
+                .find(|f| f.task_id == "sync-interrupted")
+                .cloned()
+        })
+        .await
+        .unwrap_or_else(|| panic!("the interrupted task was reported:\n{stderr}"));
+    assert_cancelled(&finish);
+    assert!(
+        fake.shared.with(|s| s.uploads.is_empty()),
+        "nothing uploaded"
+    );
+    assert!(
+        !tmp.exists() || files_in(&tmp).is_empty(),
+        "the partial artifact is gone"
+    );
     fake.stop().await;
     sim.shutdown().await;
 }
