@@ -292,19 +292,8 @@ pub async fn run(
         .clone()
         .unwrap_or_else(|| config.client_id.tenant_host().to_owned());
     let endpoints = Endpoints::new(&host)?;
-    let (http, tls) = tls_clients(&config, &endpoints)?;
-    let channel = Endpoint::from_shared(endpoints.grpc_url.clone())
-        .and_then(|e| e.tls_config(tls))
-        .map_err(|source| ServiceError::Channel {
-            url: endpoints.grpc_url.clone(),
-            source,
-        })?
-        .connect_timeout(CONNECT_TIMEOUT)
-        .user_agent(format!("{}/{}", config.package, config.version))
-        .map_err(|source| ServiceError::Channel {
-            url: endpoints.grpc_url.clone(),
-            source,
-        })?
+    let http = http_client(&config)?;
+    let channel = grpc_endpoint(&config, &endpoints)?
         // Lazy: an unreachable ConductorOne is retried per call, not a startup failure.
         .connect_lazy();
     let grpc = BatonServiceClient::new(channel)
@@ -527,12 +516,8 @@ impl Daemon {
     }
 }
 
-/// The HTTP client for the token endpoint and the TLS settings for gRPC, both trusting the
-/// platform's roots plus the optional extra CA.
-fn tls_clients(
-    config: &ServiceConfig,
-    endpoints: &Endpoints,
-) -> Result<(reqwest::Client, ClientTlsConfig), ServiceError> {
+/// The HTTP client for the token endpoint: the platform's roots plus the optional extra CA.
+fn http_client(config: &ServiceConfig) -> Result<reqwest::Client, ServiceError> {
     if rustls::crypto::CryptoProvider::get_default().is_none() {
         // Losing a race with another installer is fine: some provider is then installed.
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -543,9 +528,6 @@ fn tls_clients(
         .connect_timeout(CONNECT_TIMEOUT)
         // The token endpoint does not redirect; following one could send the assertion elsewhere.
         .redirect(reqwest::redirect::Policy::none());
-    let mut tls = ClientTlsConfig::new()
-        .domain_name(endpoints.domain.clone())
-        .with_native_roots();
     if let Some(pem) = &config.extra_ca_pem {
         let certs =
             reqwest::Certificate::from_pem_bundle(pem).map_err(|e| ServiceError::CaCert {
@@ -557,9 +539,40 @@ fn tls_clients(
             });
         }
         http = http.tls_certs_merge(certs);
-        tls = tls.ca_certificate(Certificate::from_pem(pem));
     }
-    Ok((http.build().map_err(ServiceError::Http)?, tls))
+    http.build().map_err(ServiceError::Http)
+}
+
+/// The gRPC endpoint of `BatonService` over TLS: the platform's roots plus the optional extra
+/// CA (the extra CA alone when the platform has no CA bundle, as in minimal containers).
+fn grpc_endpoint(config: &ServiceConfig, endpoints: &Endpoints) -> Result<Endpoint, ServiceError> {
+    let channel_error = |source| ServiceError::Channel {
+        url: endpoints.grpc_url.clone(),
+        source,
+    };
+    let base = ClientTlsConfig::new().domain_name(endpoints.domain.clone());
+    let with_extra_ca = |tls: ClientTlsConfig| match &config.extra_ca_pem {
+        Some(pem) => tls.ca_certificate(Certificate::from_pem(pem)),
+        None => tls,
+    };
+    let endpoint = Endpoint::from_shared(endpoints.grpc_url.clone()).map_err(channel_error)?;
+    let endpoint = match endpoint
+        .clone()
+        .tls_config(with_extra_ca(base.clone().with_native_roots()))
+    {
+        Ok(endpoint) => endpoint,
+        Err(e) if config.extra_ca_pem.is_some() => {
+            debug!(error = %e, "no usable platform roots; trusting only the extra CA");
+            endpoint
+                .tls_config(with_extra_ca(base))
+                .map_err(channel_error)?
+        }
+        Err(e) => return Err(channel_error(e)),
+    };
+    endpoint
+        .connect_timeout(CONNECT_TIMEOUT)
+        .user_agent(format!("{}/{}", config.package, config.version))
+        .map_err(channel_error)
 }
 
 /// This host's name, for the default host id and `Hello`'s OS info.
