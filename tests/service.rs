@@ -685,3 +685,105 @@ async fn sigterm_cancels_running_tasks_reports_them_retryable_and_exits_0() {
     fake.stop().await;
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn tasks_run_concurrently_up_to_the_limit_with_the_sync_options_honoured() {
+    let sim = slow_sim().await;
+    let fake = FakeC1::start().await;
+    let ids: Vec<String> = (0..3).map(|i| format!("users-only-{i}")).collect();
+    for id in &ids {
+        fake.push(task(
+            id,
+            TaskType::SyncFull(api::task::SyncFullTask {
+                skip_entitlements_and_grants: true,
+                sync_resource_type_ids: vec!["user".to_owned()],
+                ..Default::default()
+            }),
+        ));
+    }
+    let daemon = Daemon::start(
+        &fake,
+        &sim,
+        &fake.secret.clone(),
+        &["--task-concurrency", "2"],
+    )
+    .await;
+    for id in &ids {
+        let finish = fake.finished(id, TASK_TIMEOUT).await;
+        assert!(
+            matches!(finish.final_state, Some(FinalState::Success(_))),
+            "{finish:?}\n{}",
+            daemon.stderr()
+        );
+    }
+    assert_eq!(
+        fake.shared.with(|s| s.max_in_flight),
+        2,
+        "two tasks at once, never three"
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    for upload in fake.shared.with(|s| s.uploads.clone()) {
+        let path = dir.path().join(format!("{}.c1z", upload.task_id));
+        std::fs::write(&path, &upload.data).expect("write");
+        let ids = ids_of(&path);
+        assert!(!ids.resources.is_empty());
+        assert!(
+            ids.resources.iter().all(|r| r.starts_with("user:")),
+            "{ids:?}"
+        );
+        assert!(
+            ids.entitlements.is_empty() && ids.grants.is_empty(),
+            "{ids:?}"
+        );
+    }
+    let (status, stderr) = daemon.stop().await;
+    assert!(status.success(), "{status:?}\n{stderr}");
+    fake.stop().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn tokens_are_refreshed_before_expiry_and_replaced_when_revoked() {
+    let sim = start(Dataset::reference(), SimConfig::default()).await;
+    let fake = FakeC1::start().await;
+    fake.shared
+        .with(|s| s.token_lifetime = Duration::from_secs(2));
+    let mut daemon = Daemon::start(&fake, &sim, &fake.secret.clone(), &[]).await;
+    daemon.hello(&fake).await;
+    // Polling every 100 ms for a few seconds outlives two-second tokens more than once.
+    let refreshed = fake
+        .wait_for(Duration::from_secs(15), |s| {
+            (s.tokens_issued.len() >= 3).then_some(())
+        })
+        .await;
+    assert!(
+        refreshed.is_some(),
+        "tokens were refreshed:\n{}",
+        daemon.stderr()
+    );
+    assert_eq!(
+        fake.shared.with(|s| s.unauthenticated),
+        0,
+        "no call went out with an expired token"
+    );
+
+    // Revoked behind the daemon's back: Unauthenticated, a new token, and on it goes.
+    let issued = fake.shared.with(|s| {
+        s.token_lifetime = Duration::from_secs(3600);
+        s.tokens_issued.len()
+    });
+    fake.revoke_tokens();
+    let next = provisioning_tasks().remove(0);
+    let id = next.id.clone();
+    fake.push(next);
+    fake.finished(&id, TASK_TIMEOUT).await;
+    fake.shared.with(|s| {
+        assert!(s.unauthenticated >= 1);
+        assert!(s.tokens_issued.len() > issued, "a new token was fetched");
+    });
+    assert!(daemon.is_running());
+    let (status, stderr) = daemon.stop().await;
+    assert!(status.success(), "{status:?}\n{stderr}");
+    fake.stop().await;
+    sim.shutdown().await;
+}

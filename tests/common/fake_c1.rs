@@ -8,10 +8,10 @@
 //! records Hello, Heartbeat, FinishTask and UploadAsset. Faults are scripted too: token
 //! endpoint 503s, GetTask UNAVAILABLEs, and upload streams dropped mid-way.
 
-use std::collections::{BTreeSet, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::http::StatusCode;
 use axum::routing::post;
@@ -48,6 +48,10 @@ pub struct Upload {
 pub struct Recorded {
     /// Token requests answered 200.
     pub tokens_issued: Vec<String>,
+    /// When each issued token stops being accepted; a token missing here is revoked.
+    pub token_expiry: HashMap<String, Instant>,
+    /// `expires_in` of issued tokens.
+    pub token_lifetime: Duration,
     /// Why token requests were refused (401), in order.
     pub token_rejections: Vec<String>,
     /// Token requests answered 503 by the script.
@@ -73,6 +77,10 @@ pub struct Recorded {
     pub uploads_dropped: u32,
     /// `next_poll` and `next_heartbeat` handed out.
     pub interval: Duration,
+    /// Tasks handed out and not finished yet.
+    pub in_flight: usize,
+    /// The most tasks ever in flight at once.
+    pub max_in_flight: usize,
 }
 
 /// Shared between the handlers and the test.
@@ -133,6 +141,7 @@ impl FakeC1 {
         let shared = Shared {
             state: Arc::new(Mutex::new(Recorded {
                 interval: Duration::from_millis(100),
+                token_lifetime: Duration::from_secs(3600),
                 ..Recorded::default()
             })),
             public_key: Arc::new(public_key),
@@ -167,6 +176,11 @@ impl FakeC1 {
             stop: Some(stop),
             task: Some(task),
         }
+    }
+
+    /// Revokes every token issued so far: the next RPC with one is `Unauthenticated`.
+    pub fn revoke_tokens(&self) {
+        self.shared.with(|s| s.token_expiry.clear());
     }
 
     /// Queues a task for GetTask.
@@ -258,11 +272,17 @@ async fn token(
             let mut raw = [0u8; 24];
             SystemRandom::new().fill(&mut raw).expect("random");
             let token = URL_SAFE_NO_PAD.encode(raw);
-            shared.with(|s| s.tokens_issued.push(token.clone()));
+            let lifetime = shared.with(|s| {
+                s.tokens_issued.push(token.clone());
+                s.token_expiry
+                    .insert(token.clone(), Instant::now() + s.token_lifetime);
+                s.token_lifetime
+            });
             (
                 StatusCode::OK,
                 axum::Json(serde_json::json!({
-                    "access_token": token, "token_type": "Bearer", "expires_in": 3600,
+                    "access_token": token, "token_type": "Bearer",
+                    "expires_in": lifetime.as_secs(),
                 })),
             )
         }
@@ -354,7 +374,8 @@ impl Baton {
         let known = self.0.with(|s| {
             let ok = token
                 .as_ref()
-                .is_some_and(|t| s.tokens_issued.iter().any(|i| i == t));
+                .and_then(|t| s.token_expiry.get(t))
+                .is_some_and(|expiry| Instant::now() < *expiry);
             if !ok {
                 s.unauthenticated += 1;
             }
@@ -396,7 +417,12 @@ impl BatonService for Baton {
                 s.get_task_unavailable += 1;
                 return Err(Status::unavailable("ConductorOne is having a moment"));
             }
-            Ok(s.queue.pop_front())
+            let task = s.queue.pop_front();
+            if task.is_some() {
+                s.in_flight += 1;
+                s.max_in_flight = s.max_in_flight.max(s.in_flight);
+            }
+            Ok(task)
         })?;
         let task = task.unwrap_or_else(|| api::Task {
             task_type: Some(api::task::TaskType::None(Default::default())),
@@ -432,7 +458,10 @@ impl BatonService for Baton {
         req: Request<api::BatonServiceFinishTaskRequest>,
     ) -> Result<Response<api::BatonServiceFinishTaskResponse>, Status> {
         self.authorize(&req)?;
-        self.0.with(|s| s.finished.push(req.into_inner()));
+        self.0.with(|s| {
+            s.in_flight = s.in_flight.saturating_sub(1);
+            s.finished.push(req.into_inner());
+        });
         Ok(Response::new(Default::default()))
     }
 

@@ -11,6 +11,10 @@
 //! | `hello` | another `Hello`, tagged with the task id | none |
 //! | anything else | nothing | error `Unimplemented`, not retryable |
 //!
+//! A full sync honours `sync_resource_type_ids` and `skip_entitlements_and_grants`; targeted
+//! syncs are answered `Unimplemented`; `skip_grants`, `skip_expand_grants` and
+//! `storage_engine` are ignored (the artifact then holds more than asked, never less).
+//!
 //! Provisioning tasks are refused with a non-retryable `FailedPrecondition` (the gRPC server's
 //! words) unless provisioning is enabled, and then touch nothing. A connector error is retryable
 //! when its code is `Unavailable` (the upstream service was struggling); a task cancelled by a
@@ -351,9 +355,12 @@ impl Daemon {
                 if cancel.is_cancelled() {
                     return Outcome::cancelled();
                 }
-                let code = e.code().unwrap_or(Code::Internal);
-                let message = chain(&e);
-                return Outcome::from_connector(ConnectorError::new(code, message));
+                return match e.code() {
+                    // The connector's verdict decides (Unavailable: retry later).
+                    Some(code) => Outcome::from_connector(ConnectorError::new(code, chain(&e))),
+                    // Local trouble writing the artifact (disk full, …) may pass.
+                    None => Outcome::failed(tonic::Code::Internal, chain(&e), true),
+                };
             }
         };
         info!(
