@@ -787,3 +787,58 @@ async fn tokens_are_refreshed_before_expiry_and_replaced_when_revoked() {
     fake.stop().await;
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn ready_only_once_hello_went_through() {
+    let sim = start(Dataset::reference(), SimConfig::default()).await;
+    let fake = FakeC1::start().await;
+    // The token endpoint is down until the test says otherwise.
+    fake.shared.with(|s| s.token_failures_left = u32::MAX);
+    let port = free_port();
+    let port_arg = port.to_string();
+    let mut daemon = Daemon::start(
+        &fake,
+        &sim,
+        &fake.secret.clone(),
+        &["--health-check", "--health-check-port", &port_arg],
+    )
+    .await;
+    let status = |path: &'static str| {
+        let url = format!("http://127.0.0.1:{port}{path}");
+        async move { reqwest::get(&url).await.ok().map(|r| r.status().as_u16()) }
+    };
+    let mut live = None;
+    for _ in 0..200 {
+        live = status("/live").await;
+        if live.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(live, Some(200), "/live answers while the daemon runs");
+    let down = fake
+        .wait_for(TASK_TIMEOUT, |s| (s.token_503s >= 2).then_some(()))
+        .await;
+    assert!(down.is_some());
+    assert_eq!(status("/ready").await, Some(503), "not ready before Hello");
+    assert!(
+        daemon.is_running(),
+        "an unreachable token endpoint is retried"
+    );
+
+    fake.shared.with(|s| s.token_failures_left = 0);
+    daemon.hello(&fake).await;
+    let mut ready = None;
+    for _ in 0..100 {
+        ready = status("/ready").await;
+        if ready == Some(200) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(ready, Some(200), "ready after Hello");
+    let (status, stderr) = daemon.stop().await;
+    assert!(status.success(), "{status:?}\n{stderr}");
+    fake.stop().await;
+    sim.shutdown().await;
+}
