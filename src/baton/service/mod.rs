@@ -376,9 +376,7 @@ pub async fn run(
             Err(e) => {
                 let delay = failures.next().unwrap_or(BACKOFF_MAX);
                 warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "GetTask failed");
-                if matches!(&e, CallError::Status(s) if s.code() == tonic::Code::Unauthenticated) {
-                    daemon.tokens.invalidate().await;
-                }
+                daemon.forget_token_if_refused(&e).await;
                 delay
             }
         };
@@ -407,7 +405,15 @@ pub async fn run(
 }
 
 impl Daemon {
-    /// `request` with the bearer token attached and the unary time limit set.
+    /// Drops the cached token when ConductorOne refused it (expired or revoked early), so the
+    /// next call fetches a new one.
+    async fn forget_token_if_refused(&self, err: &CallError) {
+        if matches!(err, CallError::Status(s) if s.code() == tonic::Code::Unauthenticated) {
+            self.tokens.invalidate().await;
+        }
+    }
+
+    /// `message` as a request carrying the bearer token (fetched or refreshed as needed).
     async fn authorized<T>(&self, message: T) -> Result<Request<T>, CallError> {
         let token = self.tokens.get().await?;
         let mut value = MetadataValue::try_from(format!("Bearer {token}")).map_err(|_| {
@@ -441,9 +447,7 @@ impl Daemon {
                 Ok(value) => return Ok(value),
                 Err(err) => err,
             };
-            if matches!(&err, CallError::Status(s) if s.code() == tonic::Code::Unauthenticated) {
-                self.tokens.invalidate().await;
-            }
+            self.forget_token_if_refused(&err).await;
             let delay = delays.next().unwrap_or(BACKOFF_MAX);
             let out_of_time = until.deadline.is_some_and(|d| Instant::now() + delay > d);
             let out_of_attempts = until.max_attempts.is_some_and(|m| attempts >= m);

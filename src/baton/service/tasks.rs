@@ -188,7 +188,12 @@ impl Daemon {
                 req.set_timeout(UNARY_TIMEOUT);
                 Ok::<_, CallError>(self.grpc.clone().heartbeat(req).await?.into_inner())
             };
-            match answer.await {
+            // A slow heartbeat must not hold up the task's FinishTask.
+            let answer = tokio::select! {
+                a = answer => a,
+                () = done.cancelled() => return,
+            };
+            match answer {
                 Ok(answer) => {
                     every = interval(answer.next_heartbeat.as_ref(), every);
                     if answer.cancelled || answer.cancelled_task_ids.contains(&task_id) {
@@ -197,7 +202,10 @@ impl Daemon {
                     }
                 }
                 // A missed heartbeat is not fatal: the next one may get through.
-                Err(e) => warn!(error = %e, "heartbeat failed"),
+                Err(e) => {
+                    self.forget_token_if_refused(&e).await;
+                    warn!(error = %e, "heartbeat failed");
+                }
             }
         }
     }
