@@ -326,7 +326,7 @@ async fn join_health(
 /// long-lived daemon that ConductorOne drives (see [`crate::baton::service`]).
 #[derive(Debug, Args, Clone)]
 pub struct ServiceArgs {
-    /// ConductorOne client id (<name>@<tenant host>/<suffix>). With --client-secret, run as a
+    /// ConductorOne client id (NAME@TENANT-HOST/SUFFIX). With --client-secret, run as a
     /// daemon that ConductorOne drives: it polls for sync and provisioning tasks.
     #[arg(
         long,
@@ -335,7 +335,7 @@ pub struct ServiceArgs {
         requires = "client_secret"
     )]
     pub client_id: Option<String>,
-    /// ConductorOne client secret (<a>:<b>:v1:<key>), shown once when the credential is created.
+    /// ConductorOne client secret (A:B:v1:KEY), shown once when the credential is created.
     #[arg(
         long,
         env = "BATON_CLIENT_SECRET",
@@ -355,7 +355,7 @@ pub struct ServiceArgs {
     /// This host's id as ConductorOne shows it (default: the host name).
     #[arg(long, env = "BATON_HOST_ID", value_name = "ID")]
     pub host_id: Option<String>,
-    /// Reach ConductorOne (token endpoint and BatonService) at this host[:port] instead of the
+    /// Reach ConductorOne (token endpoint and BatonService) at this HOST:PORT instead of the
     /// tenant host (testing).
     #[arg(long, env = "BATON_C1_API_HOST", value_name = "HOST:PORT", hide = true)]
     pub c1_api_host: Option<String>,

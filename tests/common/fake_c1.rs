@@ -8,8 +8,7 @@
 //! records Hello, Heartbeat, FinishTask and UploadAsset. Faults are scripted too: token
 //! endpoint 503s, GetTask UNAVAILABLEs, and upload streams dropped mid-way.
 
-use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
-use std::net::SocketAddr;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -518,13 +517,8 @@ impl BatonService for Baton {
     }
 }
 
-/// Ids of every task the fake finished, for assertions.
-pub fn finished_ids(r: &Recorded) -> BTreeSet<String> {
-    r.finished.iter().map(|f| f.task_id.clone()).collect()
-}
-
 /// Binds an ephemeral port and frees it, for a server the binary binds later.
 pub fn free_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
-    l.local_addr().map(|a: SocketAddr| a.port()).expect("addr")
+    l.local_addr().expect("addr").port()
 }

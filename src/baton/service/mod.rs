@@ -15,7 +15,7 @@
 //!    happens while all slots are busy). A running task sends `Heartbeat`s every
 //!    `next_heartbeat`; a heartbeat answered `cancelled` cancels the task. Every task ends with
 //!    `FinishTask`: success with the response packed in an `Any`, or an error with a
-//!    `google.rpc.Status` and whether retrying makes sense. See [`tasks`] for each task type.
+//!    `google.rpc.Status` and whether retrying makes sense. The private `tasks` module documents each task type.
 //!
 //! # Robustness
 //!
