@@ -2,6 +2,8 @@
 //!
 //! Parsing ([`Cli`]) does no I/O; [`run`] validates it into clients and runs one mode:
 //! - default: sync the Notion workspace into `--file`;
+//! - service mode (`--client-id` + `--client-secret`): a daemon that ConductorOne drives
+//!   ([`crate::baton::service`]), syncing and provisioning on its behalf;
 //! - `demo`: start the built-in simulator with the reference workspace and sync from it;
 //! - `sim` (hidden): serve the simulator until interrupted, for manual use;
 //! - `inspect`, `diff`: read `.c1z` files (see [`crate::ops`]); `completion`: shell scripts.
@@ -18,6 +20,7 @@ use std::fmt::Write as _;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -59,6 +62,10 @@ pub struct Cli {
     /// One-shot provisioning (instead of a sync).
     #[command(flatten)]
     pub one_shot: crate::provisioning::OneShotArgs,
+
+    /// Service mode: run as a daemon that ConductorOne drives.
+    #[command(flatten, next_help_heading = "Service mode")]
+    pub service: ServiceArgs,
 
     /// A mode other than the default sync.
     #[command(subcommand)]
@@ -250,7 +257,16 @@ pub struct ServeArgs {
         requires = "tls_cert"
     )]
     pub tls_client_ca: Option<PathBuf>,
-    /// Serve HTTP health checks (/live, /ready, /health); ready once Validate has succeeded.
+    /// HTTP health checks.
+    #[command(flatten)]
+    pub health: HealthArgs,
+}
+
+/// Health check flags, shared by `serve` and service mode.
+#[derive(Debug, Args, Clone)]
+pub struct HealthArgs {
+    /// Serve HTTP health checks (/live, /ready, /health); ready once Validate has succeeded
+    /// (`serve`) or ConductorOne has acknowledged Hello (service mode).
     #[arg(long, env = "BATON_HEALTH_CHECK")]
     pub health_check: bool,
     /// Port of the health check server.
@@ -269,6 +285,86 @@ pub struct ServeArgs {
         default_value = "127.0.0.1"
     )]
     pub health_check_bind_address: std::net::IpAddr,
+}
+
+impl HealthArgs {
+    /// Binds and starts the health check server when `--health-check` is on; it reports ready
+    /// while `ready` is true and stops when `stop` fires.
+    pub async fn start(
+        &self,
+        ready: Arc<AtomicBool>,
+        stop: CancellationToken,
+    ) -> anyhow::Result<Option<tokio::task::JoinHandle<std::io::Result<()>>>> {
+        if !self.health_check {
+            return Ok(None);
+        }
+        let addr =
+            std::net::SocketAddr::new(self.health_check_bind_address, self.health_check_port);
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding the health check server to {addr}"))?;
+        Ok(Some(tokio::spawn(
+            crate::baton::server::health::serve_health(listener, ready, stop.cancelled_owned()),
+        )))
+    }
+}
+
+/// Waits for a health check server started by [`HealthArgs::start`].
+async fn join_health(
+    health: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+) -> anyhow::Result<()> {
+    if let Some(health) = health {
+        health
+            .await
+            .context("the health check server panicked")?
+            .context("health check server")?;
+    }
+    Ok(())
+}
+
+/// Flags of service mode: with `--client-id` and `--client-secret` the binary runs as a
+/// long-lived daemon that ConductorOne drives (see [`crate::baton::service`]).
+#[derive(Debug, Args, Clone)]
+pub struct ServiceArgs {
+    /// ConductorOne client id (NAME@TENANT-HOST/SUFFIX). With --client-secret, run as a
+    /// daemon that ConductorOne drives: it polls for sync and provisioning tasks.
+    #[arg(
+        long,
+        env = "BATON_CLIENT_ID",
+        value_name = "ID",
+        requires = "client_secret"
+    )]
+    pub client_id: Option<String>,
+    /// ConductorOne client secret (A:B:v1:KEY), shown once when the credential is created.
+    #[arg(
+        long,
+        env = "BATON_CLIENT_SECRET",
+        value_name = "SECRET",
+        hide_env_values = true,
+        requires = "client_id"
+    )]
+    pub client_secret: Option<Secret>,
+    /// Accept provisioning tasks (grant, revoke, create account, delete); without it they fail
+    /// with FailedPrecondition and change nothing.
+    #[arg(short = 'p', long, env = "BATON_PROVISIONING")]
+    pub provisioning: bool,
+    /// Most tasks run at once.
+    #[arg(long, env = "BATON_TASK_CONCURRENCY", value_name = "N", default_value_t = 3,
+          value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub task_concurrency: u32,
+    /// This host's id as ConductorOne shows it (default: the host name).
+    #[arg(long, env = "BATON_HOST_ID", value_name = "ID")]
+    pub host_id: Option<String>,
+    /// Reach ConductorOne (token endpoint and BatonService) at this HOST:PORT instead of the
+    /// tenant host (testing).
+    #[arg(long, env = "BATON_C1_API_HOST", value_name = "HOST:PORT", hide = true)]
+    pub c1_api_host: Option<String>,
+    /// Also trust this PEM CA certificate for ConductorOne (testing, TLS-inspecting proxies).
+    #[arg(long, env = "BATON_C1_CA_CERT", value_name = "PATH", hide = true)]
+    pub c1_ca_cert: Option<PathBuf>,
+    /// HTTP health checks.
+    #[command(flatten)]
+    pub health: HealthArgs,
 }
 
 /// Flags of the hidden `sync-remote` command.
@@ -412,6 +508,7 @@ pub fn init_logging(global: &GlobalArgs) {
 /// Runs the parsed command line until done or `cancel` fires.
 pub async fn run(cli: Cli, cancel: CancellationToken) -> anyhow::Result<()> {
     match cli.command {
+        None if cli.service.client_id.is_some() => service(&cli, cancel).await,
         None => match cli.one_shot.action()? {
             Some(action) => crate::provisioning::one_shot(&cli.sync, &cli.one_shot, action).await,
             None => {
@@ -589,12 +686,11 @@ async fn serve_grpc(
         ..ServeOptions::default()
     };
     let client: Arc<dyn crate::baton::ConnectorClient> = Arc::new(Local::new(connector));
-    let health = if args.health_check {
-        let addr =
-            std::net::SocketAddr::new(args.health_check_bind_address, args.health_check_port);
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("binding the health check server to {addr}"))?;
+    let health = args
+        .health
+        .start(opts.ready.clone(), cancel.clone())
+        .await?;
+    if health.is_some() {
         // Validate once at start, so readiness does not wait for a client's Validate call.
         let (client, ready) = (client.clone(), opts.ready.clone());
         tokio::spawn(async move {
@@ -603,22 +699,65 @@ async fn serve_grpc(
                 Err(e) => tracing::warn!(error = %e, "validation at start failed; not ready"),
             }
         });
-        Some(tokio::spawn(crate::baton::server::health::serve_health(
-            listener,
-            opts.ready.clone(),
-            cancel.clone().cancelled_owned(),
-        )))
-    } else {
-        None
-    };
-    serve(listener, client, opts, cancel.clone().cancelled_owned()).await?;
-    if let Some(health) = health {
-        health
-            .await
-            .context("the health check server panicked")?
-            .context("health check server")?;
     }
-    Ok(())
+    serve(listener, client, opts, cancel.clone().cancelled_owned()).await?;
+    join_health(health).await
+}
+
+/// Service mode: the Notion connector as a daemon that ConductorOne drives, until `cancel`.
+async fn service(cli: &Cli, cancel: CancellationToken) -> anyhow::Result<()> {
+    use crate::baton::service::{ClientId, ServiceConfig, SigningKey, hostname, run};
+    let args = &cli.service;
+    if cli.one_shot.action()?.is_some() {
+        bail!("service mode (--client-id/--client-secret) cannot be combined with one-shot flags");
+    }
+    // Credentials first: no I/O happens before they are known to be well-formed.
+    let client_id = ClientId::parse(args.client_id.as_deref().unwrap_or_default())?;
+    let secret = args
+        .client_secret
+        .as_ref()
+        .context("--client-id needs --client-secret (or BATON_CLIENT_SECRET)")?;
+    let key = SigningKey::from_client_secret(secret.expose())?;
+    let extra_ca_pem = args
+        .c1_ca_cert
+        .as_ref()
+        .map(|p| std::fs::read(p).with_context(|| format!("reading {}", p.display())))
+        .transpose()?;
+    let notion = cli.sync.client(&cli.sync.base_url, cli.sync.token()?)?;
+    let connector = Arc::new(NotionConnector::with_deprovision_mode(
+        notion,
+        cli.one_shot.deprovision_mode,
+    ));
+    let client: Arc<dyn crate::baton::ConnectorClient> = Arc::new(Local::new(connector));
+    let ready = Arc::new(AtomicBool::new(false));
+    // The health server outlives the daemon's own shutdown only until we stop it below.
+    let stop_health = cancel.child_token();
+    let health = args
+        .health
+        .start(ready.clone(), stop_health.clone())
+        .await?;
+    let config = ServiceConfig {
+        client_id,
+        key,
+        api_host: args.c1_api_host.clone().filter(|h| !h.trim().is_empty()),
+        extra_ca_pem,
+        host_id: args
+            .host_id
+            .clone()
+            .filter(|h| !h.trim().is_empty())
+            .unwrap_or_else(hostname),
+        provisioning: args.provisioning,
+        task_concurrency: args.task_concurrency as usize,
+        package: env!("CARGO_PKG_NAME").to_owned(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        ready,
+        // Running tasks get this long to report after SIGTERM (Kubernetes allows 30 s).
+        shutdown_grace: Duration::from_secs(10),
+    };
+    let outcome = run(config, client, cancel).await;
+    stop_health.cancel();
+    join_health(health).await?;
+    Ok(outcome?)
 }
 
 /// `sync-remote`: the sync engine driving a connector server over gRPC.
@@ -961,6 +1100,52 @@ mod tests {
         assert!(Cli::try_parse_from(["baton-notion", "completion", "bash"]).is_ok());
         let cli = Cli::try_parse_from(["baton-notion", "--no-progress"]).expect("parses");
         assert!(cli.global.no_progress);
+    }
+
+    #[test]
+    fn service_mode_flags() {
+        let cli = Cli::try_parse_from([
+            "baton-notion",
+            "--client-id",
+            "conn@acme.conductor.one/pcc",
+            "--client-secret",
+            "aa:bb:v1:c2VjcmV0LWtleQ",
+            "-p",
+            "--task-concurrency",
+            "5",
+            "--health-check",
+        ])
+        .expect("parses");
+        assert_eq!(
+            cli.service.client_id.as_deref(),
+            Some("conn@acme.conductor.one/pcc")
+        );
+        assert!(cli.service.provisioning);
+        assert_eq!(cli.service.task_concurrency, 5);
+        assert!(cli.service.health.health_check);
+        assert!(
+            !format!("{cli:?}").contains("c2VjcmV0LWtleQ"),
+            "the secret is redacted"
+        );
+        let help = <Cli as clap::CommandFactory>::command()
+            .render_long_help()
+            .to_string();
+        assert!(help.contains("--client-secret") && help.contains("--task-concurrency"));
+        assert!(
+            !help.contains("--c1-ca-cert"),
+            "test-only flags stay hidden"
+        );
+
+        let cli = Cli::try_parse_from(["baton-notion"]).expect("parses");
+        assert_eq!(cli.service.task_concurrency, 3);
+        assert!(!cli.service.provisioning);
+        assert!(Cli::try_parse_from(["baton-notion", "--client-id", "a@b/c"]).is_err());
+        assert!(Cli::try_parse_from(["baton-notion", "--task-concurrency", "0"]).is_err());
+        let cli = Cli::try_parse_from(["baton-notion", "serve", "-p"]).expect("serve -p parses");
+        let Some(Command::Serve(args)) = cli.command else {
+            panic!("serve expected");
+        };
+        assert!(args.provisioning && !cli.service.provisioning);
     }
 
     #[test]

@@ -837,9 +837,12 @@ fn serve_flags_parse_with_baton_defaults() {
         panic!("serve expected");
     };
     assert_eq!(args.listen.to_string(), "127.0.0.1:50051");
-    assert!(!args.provisioning && !args.health_check);
-    assert_eq!(args.health_check_port, 8081);
-    assert_eq!(args.health_check_bind_address.to_string(), "127.0.0.1");
+    assert!(!args.provisioning && !args.health.health_check);
+    assert_eq!(args.health.health_check_port, 8081);
+    assert_eq!(
+        args.health.health_check_bind_address.to_string(),
+        "127.0.0.1"
+    );
     assert!(args.tls_cert.is_none());
 
     let cli = Cli::try_parse_from(["baton-notion", "serve", "-p", "--listen", "[::1]:9000"])

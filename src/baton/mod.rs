@@ -8,6 +8,7 @@
 //! - [`error`]: the error a connector reports, with its protocol code.
 //! - [`server`]: the `c1.connector.v2` gRPC services over any [`ConnectorClient`];
 //!   [`remote`]: a [`ConnectorClient`] over a gRPC channel to any Baton connector server.
+//! - [`service`]: service mode, a daemon that ConductorOne drives over `BatonService`.
 //! - [`schema`]: protojson output (`capabilities`, `config`) from the proto descriptors.
 
 pub mod annotations;
@@ -21,6 +22,7 @@ pub mod remote;
 pub mod resource;
 pub mod schema;
 pub mod server;
+pub mod service;
 pub mod sync;
 
 pub use client::{ConnectorClient, Local};

@@ -2,6 +2,8 @@
 //! the real binary, read artifacts.
 #![allow(dead_code)]
 
+pub mod fake_c1;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Output;
