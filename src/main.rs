@@ -80,6 +80,6 @@ async fn cancel_on_signal(cancel: CancellationToken) {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
-    tracing::warn!("interrupted; stopping without replacing the artifact");
+    tracing::warn!("interrupted; stopping");
     cancel.cancel();
 }
