@@ -131,6 +131,45 @@ async fn create_then_create_again_is_already_exists() {
     sim.shutdown().await;
 }
 
+/// Notion documents `email` as the filterable attribute; `userName` is tried first (Entra's
+/// habit) and a 400 falls back to `email eq`, so an existing member is still found.
+#[tokio::test]
+async fn an_existing_member_is_found_when_user_name_filters_are_refused() {
+    let config = SimConfig {
+        refuse_user_filters: vec!["userName".to_owned()],
+        ..SimConfig::default()
+    };
+    let sim = start(Dataset::reference(), config).await;
+    let client = Local::new(connector(&sim, &SimConfig::default().token));
+    let existing = sim.state().users[1].user_name.clone();
+    let before = sim.state().users.len();
+    let resp = client
+        .create_account(account(&existing))
+        .await
+        .expect("idempotent");
+    use v2::create_account_response::Result as R;
+    let Some(R::AlreadyExists(found)) = resp.result else {
+        panic!("expected already_exists, got {resp:?}")
+    };
+    assert_eq!(
+        found.resource.expect("resource").id.expect("id").resource,
+        sim.state().users[1].id
+    );
+    assert_eq!(sim.state().users.len(), before, "nothing created");
+    let filters: Vec<(u16, String)> = sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.endpoint == "GET /Users")
+        .map(|r| (r.status, r.query.unwrap_or_default()))
+        .collect();
+    assert_eq!(filters.len(), 2, "{filters:?}");
+    assert_eq!(filters[0].0, 400);
+    assert!(filters[0].1.contains("userName"), "{filters:?}");
+    assert_eq!(filters[1].0, 200);
+    assert!(filters[1].1.contains("email"), "{filters:?}");
+    sim.shutdown().await;
+}
+
 #[tokio::test]
 async fn invalid_input_sends_nothing() {
     let (sim, client) = setup().await;

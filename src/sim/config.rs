@@ -68,6 +68,9 @@ pub struct SimConfig {
     pub churn_users_per_page: usize,
     /// Fault: the resources of each list page come in a random order (new per request).
     pub shuffle_pages: bool,
+    /// Quirk: `/Users` filter attributes answered with 400 `invalidFilter`, compared
+    /// case-insensitively (e.g. `userName`, which Notion does not document as filterable).
+    pub refuse_user_filters: Vec<String>,
 }
 
 impl Default for SimConfig {
@@ -97,6 +100,7 @@ impl Default for SimConfig {
             total_results_drift: 0,
             churn_users_per_page: 0,
             shuffle_pages: false,
+            refuse_user_filters: Vec::new(),
         }
     }
 }

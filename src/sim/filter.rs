@@ -99,6 +99,16 @@ impl UserFilter {
         }
     }
 
+    /// The filtered attribute, as the simulator spells it.
+    pub(crate) fn attribute(&self) -> &'static str {
+        match self {
+            UserFilter::UserName(_) => "userName",
+            UserFilter::Email(_) => "email",
+            UserFilter::GivenName(_) => "given_name",
+            UserFilter::FamilyName(_) => "family_name",
+        }
+    }
+
     /// Whether `user` passes the filter.
     pub(crate) fn matches(&self, user: &SimUser) -> bool {
         match self {

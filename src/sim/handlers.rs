@@ -141,6 +141,10 @@ async fn list_users(State(shared): State<Arc<Shared>>, RawQuery(query): RawQuery
         Err(detail) => return scim_error(StatusCode::BAD_REQUEST, Some("invalidValue"), &detail),
     };
     let filter = match params.filter.as_deref().map(UserFilter::parse).transpose() {
+        Ok(Some(f)) if shared.refuses_user_filter(&f) => {
+            let detail = format!("filtering on {} is not supported", f.attribute());
+            return scim_error(StatusCode::BAD_REQUEST, Some("invalidFilter"), &detail);
+        }
         Ok(filter) => filter,
         Err(detail) => return scim_error(StatusCode::BAD_REQUEST, Some("invalidFilter"), &detail),
     };

@@ -263,6 +263,14 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// Whether the configuration refuses `filter`'s attribute (`refuse_user_filters`).
+    pub(crate) fn refuses_user_filter(&self, filter: &super::filter::UserFilter) -> bool {
+        self.config
+            .refuse_user_filters
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(filter.attribute()))
+    }
+
     /// The store for reading (survives a poisoned lock: state is only replaced wholesale).
     pub(crate) fn read_store(&self) -> RwLockReadGuard<'_, Store> {
         self.store.read().unwrap_or_else(PoisonError::into_inner)
