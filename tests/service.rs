@@ -103,6 +103,20 @@ impl Daemon {
         }
     }
 
+    /// Waits until the daemon has sent a heartbeat for `task_id`.
+    async fn heartbeating(&self, fake: &FakeC1, task_id: &str) {
+        let beating = fake
+            .wait_for(TASK_TIMEOUT, |s| {
+                s.heartbeats.iter().any(|h| h == task_id).then_some(())
+            })
+            .await;
+        assert!(
+            beating.is_some(),
+            "no heartbeat for {task_id}:\n{}",
+            self.stderr()
+        );
+    }
+
     /// SIGTERM, then the exit status and everything logged.
     async fn stop(mut self) -> (ExitStatus, String) {
         let pid = self.child.id().expect("still running") as libc::pid_t;
@@ -592,19 +606,7 @@ async fn a_task_cancelled_by_heartbeat_stops_and_the_daemon_goes_on() {
         "sync-cancelled",
         TaskType::SyncFull(api::task::SyncFullTask::default()),
     ));
-    let beating = fake
-        .wait_for(TASK_TIMEOUT, |s| {
-            s.heartbeats
-                .iter()
-                .any(|h| h == "sync-cancelled")
-                .then_some(())
-        })
-        .await;
-    assert!(
-        beating.is_some(),
-        "heartbeats while syncing:\n{}",
-        daemon.stderr()
-    );
+    daemon.heartbeating(&fake, "sync-cancelled").await;
     fake.shared
         .with(|s| s.cancel.insert("sync-cancelled".to_owned()));
     let finish = fake.finished("sync-cancelled", TASK_TIMEOUT).await;
@@ -640,19 +642,7 @@ async fn sigterm_cancels_running_tasks_reports_them_retryable_and_exits_0() {
         "sync-interrupted",
         TaskType::SyncFull(api::task::SyncFullTask::default()),
     ));
-    let beating = fake
-        .wait_for(TASK_TIMEOUT, |s| {
-            s.heartbeats
-                .iter()
-                .any(|h| h == "sync-interrupted")
-                .then_some(())
-        })
-        .await;
-    assert!(
-        beating.is_some(),
-        "heartbeats while syncing:\n{}",
-        daemon.stderr()
-    );
+    daemon.heartbeating(&fake, "sync-interrupted").await;
     let tmp = daemon.dir.path().join("tmp");
     let started = std::time::Instant::now();
     let (status, stderr) = daemon.stop().await;

@@ -614,6 +614,19 @@ fn os_info() -> api::baton_service_hello_request::OsInfo {
     }
 }
 
+/// An error and its causes on one line (reqwest and the SQLite store keep the interesting part
+/// in `source`).
+pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

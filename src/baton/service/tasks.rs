@@ -365,9 +365,11 @@ impl Daemon {
                 }
                 return match e.code() {
                     // The connector's verdict decides (Unavailable: retry later).
-                    Some(code) => Outcome::from_connector(ConnectorError::new(code, chain(&e))),
+                    Some(code) => {
+                        Outcome::from_connector(ConnectorError::new(code, super::error_chain(&e)))
+                    }
                     // Local trouble writing the artifact (disk full, …) may pass.
-                    None => Outcome::failed(tonic::Code::Internal, chain(&e), true),
+                    None => Outcome::failed(tonic::Code::Internal, super::error_chain(&e), true),
                 };
             }
         };
@@ -448,18 +450,6 @@ fn task_kind(task: &api::Task) -> &'static str {
             TaskType::IssueCredential(_) => "issue_credential",
         },
     }
-}
-
-/// An error and its causes on one line.
-pub(super) fn chain(err: &dyn std::error::Error) -> String {
-    let mut out = err.to_string();
-    let mut source = err.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
 }
 
 /// The sha256 of the file at `path`, read off the async runtime.

@@ -180,12 +180,12 @@ impl TokenSource {
             .body(form)
             .send()
             .await
-            .map_err(|e| unavailable(error_chain(&e)))?;
+            .map_err(|e| unavailable(super::error_chain(&e)))?;
         let status = response.status();
         let body = response
             .text()
             .await
-            .map_err(|e| unavailable(format!("reading the answer: {}", error_chain(&e))))?;
+            .map_err(|e| unavailable(format!("reading the answer: {}", super::error_chain(&e))))?;
         if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
             return Err(unavailable(format!("HTTP {status}: {}", excerpt(&body))));
         }
@@ -256,18 +256,6 @@ fn refresh_after(lifetime: Duration) -> Duration {
     } else {
         eighty
     }
-}
-
-/// An error and its causes on one line (reqwest hides the interesting part in `source`).
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut out = err.to_string();
-    let mut source = err.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
 }
 
 /// The start of a response body, on one line.
