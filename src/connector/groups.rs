@@ -117,6 +117,7 @@ impl ResourceSyncer for GroupSyncer {
             },
         )
         .await
+        .map(|(_, page)| page)
     }
 
     async fn entitlements(

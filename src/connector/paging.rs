@@ -207,8 +207,10 @@ impl<R> Session<R> {
 }
 
 /// Fetches the SCIM page that `page` continues, keeps each record not seen before (mapped by
-/// `map`), and returns the Baton page with its continuation token. When the listing ends, a
-/// drift between `totalResults` and what was collected is logged and pushed onto `drift`.
+/// `map`), and returns the Baton page with its continuation token, and the listing's session
+/// id (the same for every page of one listing, for callers that keep per-listing state). When
+/// the listing ends, a drift between `totalResults` and what was collected is logged and pushed
+/// onto `drift`.
 ///
 /// `fetch` makes one SCIM list request; the futures it returns are spawned when a page is
 /// fetched ahead, hence `'static`.
@@ -220,7 +222,7 @@ pub async fn scim_page<R, T, F, Fut>(
     fetch: F,
     id: impl Fn(&R) -> &str,
     mut map: impl FnMut(&R) -> T,
-) -> Result<Page<T>, ConnectorError>
+) -> Result<(u64, Page<T>), ConnectorError>
 where
     R: Send + 'static,
     F: Fn(notion::PageRequest) -> Fut,
@@ -228,7 +230,7 @@ where
 {
     let (session_id, mut session) = sessions.take(page)?;
     let Some(req) = session.pager.next_request() else {
-        return Ok(Page::empty());
+        return Ok((session_id, Page::empty()));
     };
     let resp = match session.ahead.remove(&req.start_index) {
         Some(handle) => handle
@@ -250,7 +252,7 @@ where
                 page_size: next.count,
             });
             sessions.keep(session_id, session);
-            Ok(Page::more(items, token))
+            Ok((session_id, Page::more(items, token)))
         }
         _ => {
             if let Some(d) = session.pager.drift() {
@@ -258,7 +260,7 @@ where
                 warn!("{msg}");
                 super::lock(drift).push(msg);
             }
-            Ok(Page::done(items))
+            Ok((session_id, Page::done(items)))
         }
     }
 }

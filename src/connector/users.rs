@@ -22,7 +22,7 @@ use tracing::warn;
 use super::paging::{self, Sessions};
 use super::provision::{self, DeprovisionMode};
 use super::roles::{self, IMPLIED_ROLE};
-use super::seats::SeatTally;
+use super::seats::{SeatTally, Seats};
 use super::{lock, types, user_type};
 use crate::baton::resource::{self, ProfileValue, UserSpec};
 use crate::baton::{ConnectorError, Page, PageRequest, ResourceSyncer, ids};
@@ -158,10 +158,8 @@ impl ResourceSyncer for UserSyncer {
         _parent: Option<&v2::ResourceId>,
         page: &PageRequest,
     ) -> Result<Page<v2::Resource>, ConnectorError> {
-        if page.token.is_empty() {
-            self.seats.begin();
-        }
-        let listed = paging::scim_page(
+        let mut seats = Seats::default();
+        let (listing, listed) = paging::scim_page(
             &self.sessions,
             page,
             "users",
@@ -184,15 +182,17 @@ impl ResourceSyncer for UserSyncer {
                     self.note_role(r);
                 }
                 let role = u.role.as_deref().filter(|r| !r.is_empty());
-                self.seats
-                    .count(role.unwrap_or(IMPLIED_ROLE), u.active.unwrap_or(true));
+                seats.count(role.unwrap_or(IMPLIED_ROLE), u.active.unwrap_or(true));
                 user_resource(u)
             },
         )
         .await?;
-        if listed.next_token.is_empty() {
-            self.seats.finish();
-        }
+        self.seats.record(
+            listing,
+            page.token.is_empty(),
+            seats,
+            listed.next_token.is_empty(),
+        );
         Ok(listed)
     }
 
