@@ -589,7 +589,8 @@ async fn sync(
     Ok(out)
 }
 
-/// The human summary of a finished sync.
+/// The human summary of a finished sync; `requests` are the Notion requests by endpoint, empty
+/// when this process made none itself.
 pub fn summary(
     report: &SyncReport,
     file: &Path,
@@ -618,7 +619,10 @@ pub fn summary(
         .filter(|(_, n)| **n > 0)
         .map(|(k, n)| format!("{k} {n}"))
         .collect();
-    let _ = writeln!(out, "  {:<16}{:>8}  ({})", "requests", total, by.join(", "));
+    // A sync over gRPC sees no Notion requests (the server makes them): say nothing then.
+    if !requests.is_empty() {
+        let _ = writeln!(out, "  {:<16}{:>8}  ({})", "requests", total, by.join(", "));
+    }
     for w in warnings {
         let _ = writeln!(out, "warning: {w}");
     }

@@ -35,6 +35,8 @@ use crate::pb::v2;
 
 /// Rows per store transaction (the Go SDK uses the same batch size).
 pub const BATCH: usize = 1000;
+/// Resources whose entitlements or grants are asked for at once (see `Engine::walk`).
+const WALK_CONCURRENCY: usize = 8;
 
 /// What to sync and how.
 #[derive(Clone, Debug, Default)]
@@ -387,41 +389,58 @@ impl Engine<'_> {
 
     /// Visits every stored resource of `type_id` (in rowid order, a batch at a time) and lists
     /// its entitlements or grants.
+    ///
+    /// Up to [`WALK_CONCURRENCY`] resources are asked about at once: over gRPC each is a round
+    /// trip, and a connector may need a request per resource. Results are taken in resource
+    /// order, so the artifact does not depend on which answer came first.
     async fn walk(&mut self, type_id: &str, what: Walk) -> Result<(), SyncError> {
+        use futures::StreamExt as _;
+
+        let this = &*self;
         let mut after = 0i64;
         let mut buffer = Buffer::default();
         let phase = match what {
             Walk::Entitlements => SyncPhase::Entitlements,
             Walk::Grants => SyncPhase::Grants,
         };
-        let total = self.resource_counts.get(type_id).copied();
+        let total = this.resource_counts.get(type_id).copied();
         let (mut visited, mut items) = (0u64, 0u64);
         loop {
-            let batch = self.store.resources_after(type_id, after, BATCH).await?;
+            let batch = this.store.resources_after(type_id, after, BATCH).await?;
             let Some(&(last, _)) = batch.last() else {
                 break;
             };
             after = last;
-            for (_, resource) in batch {
-                if has::<v2::SkipEntitlementsAndGrants>(&resource.annotations) {
-                    visited += 1; // counted, so the phase still reaches its total
-                    continue;
+            let mut answers = futures::stream::iter(batch.into_iter().map(|(_, resource)| {
+                async move {
+                    let mut found = Buffer::default();
+                    // Skipped resources are still counted, so the phase reaches its total.
+                    if !has::<v2::SkipEntitlementsAndGrants>(&resource.annotations) {
+                        this.check_cancel()?;
+                        match what {
+                            Walk::Entitlements => {
+                                this.entitlements_of(&resource, &mut found).await?
+                            }
+                            Walk::Grants => this.grants_of(&resource, &mut found).await?,
+                        }
+                    }
+                    Ok::<_, SyncError>(found)
                 }
-                self.check_cancel()?;
-                let before = buffer.entitlements.len() + buffer.grants.len();
-                match what {
-                    Walk::Entitlements => self.entitlements_of(&resource, &mut buffer).await?,
-                    Walk::Grants => self.grants_of(&resource, &mut buffer).await?,
-                }
+            }))
+            .buffered(WALK_CONCURRENCY);
+            while let Some(found) = answers.next().await {
+                let found = found?;
                 visited += 1;
-                items += (buffer.entitlements.len() + buffer.grants.len() - before) as u64;
-                self.report(phase, type_id, visited, total, items);
-                if buffer.entitlements.len() + buffer.grants.len() >= BATCH {
-                    self.flush(&mut buffer).await?;
+                items += found.len() as u64;
+                buffer.entitlements.extend(found.entitlements);
+                buffer.grants.extend(found.grants);
+                this.report(phase, type_id, visited, total, items);
+                if buffer.len() >= BATCH {
+                    this.flush(&mut buffer).await?;
                 }
             }
         }
-        self.flush(&mut buffer).await
+        this.flush(&mut buffer).await
     }
 
     async fn entitlements_of(
@@ -498,6 +517,12 @@ enum Walk {
 struct Buffer {
     entitlements: Vec<v2::Entitlement>,
     grants: Vec<v2::Grant>,
+}
+
+impl Buffer {
+    fn len(&self) -> usize {
+        self.entitlements.len() + self.grants.len()
+    }
 }
 
 /// Follows page tokens from the first page until the connector returns an empty one, handing
