@@ -26,7 +26,7 @@ pub struct GroupSyncer {
     client: notion::Client,
     sessions: Sessions<Group>,
     /// User ids of each listed group's members, until its grants are taken.
-    members: Mutex<HashMap<String, Vec<String>>>,
+    members: Mutex<HashMap<String, Parked>>,
     drift: Mutex<Vec<String>>,
 }
 
@@ -58,6 +58,49 @@ fn user_members(members: &[Member]) -> Vec<String> {
     ids.sort_unstable();
     ids.dedup();
     ids
+}
+
+/// A group's user member ids while they wait for the grants phase: canonical UUIDs (Notion's
+/// ids) take 16 bytes each instead of a 60-byte string, so a workspace's memberships cost
+/// little memory between listing and grants. Any other id is kept as it is.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Parked {
+    uuids: Vec<u128>,
+    other: Vec<Box<str>>,
+}
+
+impl Parked {
+    fn new(ids: Vec<String>) -> Parked {
+        let mut parked = Parked::default();
+        for id in ids {
+            match canonical_uuid(&id) {
+                Some(u) => parked.uuids.push(u),
+                None => parked.other.push(id.into_boxed_str()),
+            }
+        }
+        parked.uuids.shrink_to_fit();
+        parked.other.shrink_to_fit();
+        parked
+    }
+
+    /// The ids as they were given (UUIDs first; each part keeps its sorted order, since a
+    /// canonical UUID's number sorts like its text).
+    fn into_ids(self) -> impl Iterator<Item = String> {
+        let uuids = self
+            .uuids
+            .into_iter()
+            .map(|u| uuid::Uuid::from_u128(u).hyphenated().to_string());
+        uuids.chain(self.other.into_iter().map(String::from))
+    }
+}
+
+/// The number of a UUID written canonically (36 characters, lower case, hyphenated), which
+/// formats back to exactly the same text; `None` for any other id.
+fn canonical_uuid(id: &str) -> Option<u128> {
+    if id.len() != 36 || id.bytes().any(|b| b.is_ascii_uppercase()) {
+        return None;
+    }
+    uuid::Uuid::try_parse(id).ok().map(|u| u.as_u128())
 }
 
 /// The `group` resource for a SCIM group; `members` are its user members when the record
@@ -111,7 +154,7 @@ impl ResourceSyncer for GroupSyncer {
                 let members = g.members.as_deref().map(user_members);
                 let resource = group_resource(g, members.as_deref());
                 if let Some(m) = members {
-                    lock(&self.members).insert(g.id.to_string(), m);
+                    lock(&self.members).insert(g.id.to_string(), Parked::new(m));
                 }
                 resource
             },
@@ -147,8 +190,8 @@ impl ResourceSyncer for GroupSyncer {
             ));
         };
         let parked = lock(&self.members).remove(&gid.resource);
-        let members = match parked {
-            Some(m) => m,
+        let members: Vec<String> = match parked {
+            Some(m) => m.into_ids().collect(),
             None => {
                 let g = self
                     .client
@@ -176,5 +219,38 @@ impl ResourceSyncer for GroupSyncer {
 
     async fn revoke(&self, grant: &v2::Grant) -> Result<Vec<Any>, ConnectorError> {
         provision::revoke_membership(&self.client, grant).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parked_members_come_back_exactly_as_given() {
+        let ids: Vec<String> = [
+            "0a1b2c3d-0000-4000-8000-00000000000f",
+            "ffffffff-ffff-4fff-bfff-ffffffffffff",
+            "ABCDEF01-0000-4000-8000-000000000000",
+            "not-a-uuid",
+            "0a1b2c3d00004000800000000000000f",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        let parked = Parked::new(ids.clone());
+        assert_eq!(parked.uuids.len(), 2, "only canonical spellings are packed");
+        let mut back: Vec<String> = parked.into_ids().collect();
+        back.sort();
+        let mut want = ids;
+        want.sort();
+        assert_eq!(back, want);
+    }
+
+    #[test]
+    fn packed_uuids_keep_the_text_order() {
+        let a = "0a1b2c3d-0000-4000-8000-00000000000f";
+        let b = "a0000000-0000-4000-8000-000000000000";
+        assert!(a < b);
+        assert!(canonical_uuid(a) < canonical_uuid(b));
     }
 }
