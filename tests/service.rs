@@ -130,6 +130,14 @@ impl Daemon {
     }
 }
 
+/// Stops the daemon (it must exit 0), then the fake and the simulator.
+async fn stop_all(daemon: Daemon, fake: FakeC1, sim: SimHandle) {
+    let (status, stderr) = daemon.stop().await;
+    assert!(status.success(), "{status:?}\n{stderr}");
+    fake.stop().await;
+    sim.shutdown().await;
+}
+
 fn task(id: &str, t: TaskType) -> api::Task {
     api::Task {
         id: id.to_owned(),
@@ -415,10 +423,7 @@ async fn a_full_sync_task_uploads_the_same_artifact_as_a_one_shot_sync() {
     );
 
     assert!(daemon.is_running());
-    let (status, stderr) = daemon.stop().await;
-    assert!(status.success(), "{status:?}\n{stderr}");
-    fake.stop().await;
-    sim.shutdown().await;
+    stop_all(daemon, fake, sim).await;
 }
 
 #[tokio::test]
@@ -494,10 +499,7 @@ async fn provisioning_tasks_change_the_workspace_and_answer_like_the_connector()
         Some(tonic::Code::Unimplemented as i32)
     );
 
-    let (status, stderr) = daemon.stop().await;
-    assert!(status.success(), "{status:?}\n{stderr}");
-    fake.stop().await;
-    sim.shutdown().await;
+    stop_all(daemon, fake, sim).await;
 }
 
 #[tokio::test]
@@ -530,10 +532,7 @@ async fn provisioning_tasks_are_refused_without_provisioning() {
         sim.requests().iter().all(|r| r.method == "GET"),
         "nothing but reads reached Notion"
     );
-    let (status, stderr) = daemon.stop().await;
-    assert!(status.success(), "{status:?}\n{stderr}");
-    fake.stop().await;
-    sim.shutdown().await;
+    stop_all(daemon, fake, sim).await;
 }
 
 #[tokio::test]
@@ -566,10 +565,7 @@ async fn a_flaky_conductorone_delays_the_task_but_does_not_kill_the_daemon() {
     let stderr = daemon.stderr();
     assert!(stderr.contains("retrying"), "retries are logged:\n{stderr}");
     assert!(daemon.is_running(), "the daemon is still up");
-    let (status, stderr) = daemon.stop().await;
-    assert!(status.success(), "{status:?}\n{stderr}");
-    fake.stop().await;
-    sim.shutdown().await;
+    stop_all(daemon, fake, sim).await;
 }
 
 /// A simulator slow enough that a full sync is still running when the test acts on it.
@@ -627,10 +623,7 @@ async fn a_task_cancelled_by_heartbeat_stops_and_the_daemon_goes_on() {
         Vec::<String>::new(),
         "the partial artifact is gone"
     );
-    let (status, stderr) = daemon.stop().await;
-    assert!(status.success(), "{status:?}\n{stderr}");
-    fake.stop().await;
-    sim.shutdown().await;
+    stop_all(daemon, fake, sim).await;
 }
 
 #[tokio::test]
@@ -726,10 +719,7 @@ async fn tasks_run_concurrently_up_to_the_limit_with_the_sync_options_honoured()
             "{ids:?}"
         );
     }
-    let (status, stderr) = daemon.stop().await;
-    assert!(status.success(), "{status:?}\n{stderr}");
-    fake.stop().await;
-    sim.shutdown().await;
+    stop_all(daemon, fake, sim).await;
 }
 
 #[tokio::test]
@@ -772,10 +762,7 @@ async fn tokens_are_refreshed_before_expiry_and_replaced_when_revoked() {
         assert!(s.tokens_issued.len() > issued, "a new token was fetched");
     });
     assert!(daemon.is_running());
-    let (status, stderr) = daemon.stop().await;
-    assert!(status.success(), "{status:?}\n{stderr}");
-    fake.stop().await;
-    sim.shutdown().await;
+    stop_all(daemon, fake, sim).await;
 }
 
 #[tokio::test]
@@ -827,8 +814,5 @@ async fn ready_only_once_hello_went_through() {
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     assert_eq!(ready, Some(200), "ready after Hello");
-    let (status, stderr) = daemon.stop().await;
-    assert!(status.success(), "{status:?}\n{stderr}");
-    fake.stop().await;
-    sim.shutdown().await;
+    stop_all(daemon, fake, sim).await;
 }
