@@ -20,6 +20,8 @@
 //! - [`cli`]: flags, logging and modes; `main` only calls into it.
 //! - [`provisioning`]: the one-shot provisioning flags and the `provision` command.
 //! - [`secret`]: the redacted string type for tokens.
+//! - [`text`]: outside text made safe to show (control characters escaped, length bounded,
+//!   secrets scrubbed).
 //!
 //! Errors are typed per layer (`notion::Error`, `baton::ConnectorError`, `baton::c1z::Error`,
 //! `baton::sync::SyncError`); `anyhow` appears only in [`cli`], which prints the chain once.
@@ -35,3 +37,4 @@ pub mod pb;
 pub mod provisioning;
 pub mod secret;
 pub mod sim;
+pub mod text;
