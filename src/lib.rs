@@ -18,7 +18,6 @@
 //!   configuration file; generic Baton data only, no Notion types.
 //! - [`bench`]: end-to-end benchmarks (`baton-notion bench`).
 //! - [`cli`]: flags, logging and modes; `main` only calls into it.
-//! - [`provisioning`]: the one-shot provisioning flags and the `provision` command.
 //! - [`secret`]: the redacted string type for tokens.
 //! - [`text`]: outside text made safe to show (control characters escaped, length bounded,
 //!   secrets scrubbed).
@@ -34,7 +33,6 @@ pub mod connector;
 pub mod notion;
 pub mod ops;
 pub mod pb;
-pub mod provisioning;
 pub mod secret;
 pub mod sim;
 pub mod text;

@@ -25,6 +25,9 @@ fn main() -> ExitCode {
         }
     }
     let cli = Cli::parse();
+    if let Err(e) = cli.check() {
+        e.exit();
+    }
     cli::init_logging(&cli.global);
     if let Some(config) = &config {
         tracing::debug!(path = %config.path.display(), "configuration file read");

@@ -12,8 +12,16 @@
 //! or warnings, so a token in the file is never echoed. A file that holds a secret (a key
 //! containing `token`, `secret` or `password`) and is readable by group or others produces a
 //! warning.
+//!
+//! The file is outside input and is bounded like any: it must be a regular file (a FIFO or
+//! `/dev/zero` is refused before anything is read, so reading never blocks or runs forever) of
+//! at most [`MAX_CONFIG_BYTES`]; nesting deeper than the YAML parser's recursion limit is a
+//! parse error. Work is linear in the file: keys that are not flags are counted and named in
+//! one warning (at most [`MAX_NAMED_UNKNOWN`] of them), and only known keys are handed to the
+//! environment, so the binary sets at most one variable per flag.
 
 use std::collections::BTreeSet;
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use serde_yaml_ng::Value;
@@ -23,6 +31,18 @@ pub const CONFIG_PATH_ENV: &str = "BATON_CONFIG_PATH";
 
 /// The file read from the working directory when [`CONFIG_PATH_ENV`] is unset.
 pub const DEFAULT_CONFIG_FILE: &str = ".baton.yaml";
+
+/// Largest configuration file read: far above any real one (a few hundred bytes), small enough
+/// that a mistaken path (a log, a database) fails at once.
+pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
+/// Deepest `[`/`{` nesting accepted. A flag value is at most a list of scalars (depth 1); the
+/// YAML parser takes time quadratic in flow depth (50 s for 100,000 levels), so deeper text is
+/// refused before it is parsed.
+pub const MAX_FLOW_DEPTH: usize = 32;
+
+/// Unknown keys named in the warning; the rest are counted.
+pub const MAX_NAMED_UNKNOWN: usize = 5;
 
 /// Why the configuration file could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +56,35 @@ pub enum ConfigError {
         /// The I/O error.
         #[source]
         source: std::io::Error,
+    },
+    /// The path is not a regular file (a directory, FIFO, socket or device).
+    #[error("the configuration file {path} is not a regular file")]
+    NotAFile {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The file is larger than [`MAX_CONFIG_BYTES`].
+    #[error(
+        "the configuration file {path} is larger than {} KiB; is it the right file?",
+        MAX_CONFIG_BYTES / 1024
+    )]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The file is not UTF-8 text.
+    #[error("the configuration file {path} is not UTF-8 text")]
+    NotText {
+        /// The file.
+        path: PathBuf,
+    },
+    /// `[`/`{` nested deeper than [`MAX_FLOW_DEPTH`].
+    #[error("the configuration file {path} nests lists or maps too deeply (line {line})")]
+    TooDeep {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line where the limit was passed.
+        line: usize,
     },
     /// The file is not YAML. Only the position is reported, never the content.
     #[error("the configuration file {path} is not valid YAML{}", position(*.line, *.column))]
@@ -76,7 +125,7 @@ fn position(line: Option<usize>, column: Option<usize>) -> String {
 pub struct ConfigFile {
     /// Where it was read from.
     pub path: PathBuf,
-    /// `(BATON_<KEY>, value)` for every key, in file order.
+    /// `(BATON_<KEY>, value)` for every key that is a flag, in file order.
     pub values: Vec<(String, String)>,
     /// Problems worth a warning (unknown keys, loose permissions). Never contain values.
     pub warnings: Vec<String>,
@@ -115,12 +164,10 @@ pub fn locate(config_path_env: Option<&str>, cwd: &Path) -> Option<PathBuf> {
 }
 
 /// Reads the file at `path`. `known` is the set of environment variables the command line
-/// accepts; keys outside it are reported in [`ConfigFile::warnings`] (and still passed on).
+/// accepts; keys outside it are reported in [`ConfigFile::warnings`] and left out of
+/// [`ConfigFile::values`].
 pub fn read(path: &Path, known: &BTreeSet<String>) -> Result<ConfigFile, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = read_bounded(path)?;
     let mut cfg = parse(path, &text, known)?;
     if cfg.values.iter().any(|(k, _)| is_secret(k))
         && let Some(mode) = loose_mode(path)
@@ -135,8 +182,61 @@ pub fn read(path: &Path, known: &BTreeSet<String>) -> Result<ConfigFile, ConfigE
     Ok(cfg)
 }
 
+/// The file's text, refusing anything but a regular file of at most [`MAX_CONFIG_BYTES`].
+fn read_bounded(path: &Path) -> Result<String, ConfigError> {
+    let io = |source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    // Look before opening: opening a FIFO for reading blocks until a writer appears.
+    if !std::fs::metadata(path).map_err(io)?.is_file() {
+        return Err(ConfigError::NotAFile {
+            path: path.to_path_buf(),
+        });
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        // The path may have been swapped for a FIFO since: never block on the open.
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path).map_err(io)?;
+    let meta = file.metadata().map_err(io)?;
+    if !meta.is_file() {
+        return Err(ConfigError::NotAFile {
+            path: path.to_path_buf(),
+        });
+    }
+    if meta.len() > MAX_CONFIG_BYTES {
+        return Err(ConfigError::TooLarge {
+            path: path.to_path_buf(),
+        });
+    }
+    // The file may grow while it is read: never take more than the cap.
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(MAX_CONFIG_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(ConfigError::TooLarge {
+            path: path.to_path_buf(),
+        });
+    }
+    String::from_utf8(bytes).map_err(|_| ConfigError::NotText {
+        path: path.to_path_buf(),
+    })
+}
+
 /// Converts YAML text (see the module docs).
 pub fn parse(path: &Path, text: &str, known: &BTreeSet<String>) -> Result<ConfigFile, ConfigError> {
+    if let Some(line) = too_deep(text) {
+        return Err(ConfigError::TooDeep {
+            path: path.to_path_buf(),
+            line,
+        });
+    }
     let value: Value = serde_yaml_ng::from_str(text).map_err(|e| {
         let loc = e.location();
         ConfigError::Parse {
@@ -159,6 +259,8 @@ pub fn parse(path: &Path, text: &str, known: &BTreeSet<String>) -> Result<Config
             });
         }
     };
+    let mut unknown: Vec<String> = Vec::new();
+    let mut unknown_count = 0usize;
     for (k, v) in map {
         let Some(key) = scalar(&k) else {
             return Err(ConfigError::NotAMapping {
@@ -180,14 +282,74 @@ pub fn parse(path: &Path, text: &str, known: &BTreeSet<String>) -> Result<Config
         };
         let var = env_name(&key);
         if !known.contains(&var) {
-            out.warnings.push(format!(
-                "the configuration file {} sets `{key}`, which is not a flag of baton-notion; ignored by the parser",
-                path.display()
-            ));
+            unknown_count += 1;
+            if unknown.len() < MAX_NAMED_UNKNOWN {
+                unknown.push(format!("`{}`", crate::text::one_line_max(&key, 60)));
+            }
+            continue;
         }
         out.values.push((var, value));
     }
+    if unknown_count > 0 {
+        let more = unknown_count - unknown.len();
+        out.warnings.push(format!(
+            "the configuration file {} sets {} not {} of baton-notion, ignored: {}{}",
+            path.display(),
+            if unknown_count == 1 {
+                "a key that is".to_owned()
+            } else {
+                format!("{unknown_count} keys that are")
+            },
+            if unknown_count == 1 {
+                "a flag"
+            } else {
+                "flags"
+            },
+            unknown.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        ));
+    }
     Ok(out)
+}
+
+/// The line where `[`/`{` nesting passes [`MAX_FLOW_DEPTH`], if it does. One linear pass that
+/// skips quoted strings and comments; it may over-count brackets inside plain scalars, which
+/// only matters for text no flag accepts anyway.
+fn too_deep(text: &str) -> Option<usize> {
+    let (mut depth, mut line) = (0usize, 1usize);
+    let mut quote: Option<char> = None;
+    let mut comment = false;
+    let mut prev = '\n';
+    for c in text.chars() {
+        if c == '\n' {
+            line += 1;
+            comment = false;
+        } else if comment {
+        } else if let Some(q) = quote {
+            if c == q {
+                quote = None;
+            }
+        } else {
+            match c {
+                '"' | '\'' => quote = Some(c),
+                '#' if prev.is_whitespace() => comment = true,
+                '[' | '{' => {
+                    depth += 1;
+                    if depth > MAX_FLOW_DEPTH {
+                        return Some(line);
+                    }
+                }
+                ']' | '}' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+        prev = c;
+    }
+    None
 }
 
 fn scalar(v: &Value) -> Option<String> {
@@ -247,10 +409,9 @@ mod tests {
                 ("BATON_FILE".into(), "out.c1z".into()),
                 ("BATON_SYNC_RESOURCE_TYPES".into(), "user,group".into()),
                 ("BATON_SKIP_ENTITLEMENTS_AND_GRANTS".into(), "true".into()),
-                ("BATON_HTTP_TIMEOUT_SECONDS".into(), "30".into()),
             ]
         );
-        // Unknown to `known()` above: warned about, by name only.
+        // Unknown to `known()` above: warned about, by name only, and not passed on.
         assert_eq!(cfg.warnings.len(), 1);
         assert!(cfg.warnings[0].contains("http-timeout-seconds"));
     }
@@ -321,5 +482,71 @@ mod tests {
             locate(Some(" "), dir.path()),
             Some(PathBuf::from(".baton.yaml"))
         );
+    }
+
+    #[test]
+    fn many_unknown_keys_make_one_short_warning() {
+        let yaml: String = (0..10_000).map(|i| format!("key-{i}: v\n")).collect();
+        let cfg = parse(Path::new("c.yaml"), &yaml, &known()).unwrap();
+        assert!(cfg.values.is_empty());
+        assert_eq!(cfg.warnings.len(), 1);
+        assert!(
+            cfg.warnings[0].contains("10000 keys"),
+            "{}",
+            cfg.warnings[0]
+        );
+        assert!(cfg.warnings[0].contains("and 9995 more"));
+        assert!(cfg.warnings[0].len() < 300);
+    }
+
+    #[test]
+    fn deep_nesting_is_a_parse_error() {
+        let yaml = format!("file: {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(matches!(
+            parse(Path::new("c.yaml"), &yaml, &known()),
+            Err(ConfigError::TooDeep { line: 1, .. })
+        ));
+        // Quoted and commented brackets do not count; ordinary lists pass.
+        let fine = format!(
+            "scim-token: \"{}\"\n# {}\nsync-resource-types: [user, group]\n",
+            "[".repeat(100),
+            "{".repeat(100)
+        );
+        assert_eq!(
+            parse(Path::new("c.yaml"), &fine, &known())
+                .unwrap()
+                .values
+                .len(),
+            2
+        );
+        // Block nesting is bounded by the size cap and parses quickly; it is just not a value.
+        let dashes = format!("file:\n{}x\n", "- ".repeat(100_000));
+        assert!(parse(Path::new("c.yaml"), &dashes, &known()).is_err());
+    }
+
+    #[test]
+    fn only_regular_files_under_the_cap_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("big.yaml");
+        std::fs::write(&big, "#".repeat(MAX_CONFIG_BYTES as usize + 1)).unwrap();
+        assert!(matches!(
+            read(&big, &known()),
+            Err(ConfigError::TooLarge { .. })
+        ));
+        assert!(matches!(
+            read(dir.path(), &known()),
+            Err(ConfigError::NotAFile { .. })
+        ));
+        #[cfg(unix)]
+        assert!(matches!(
+            read(Path::new("/dev/zero"), &known()),
+            Err(ConfigError::NotAFile { .. })
+        ));
+        let bin = dir.path().join("bin.yaml");
+        std::fs::write(&bin, [0xff, 0xfe, 0x00]).unwrap();
+        assert!(matches!(
+            read(&bin, &known()),
+            Err(ConfigError::NotText { .. })
+        ));
     }
 }

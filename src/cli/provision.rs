@@ -12,10 +12,10 @@ use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 use serde_json::json;
 
+use super::sync::SyncArgs;
 use crate::baton::provision::{self, Action};
 use crate::baton::resource::{ProfileValue, profile};
 use crate::baton::{ConnectorClient, Local};
-use crate::cli::SyncArgs;
 use crate::connector::NotionConnector;
 use crate::connector::provision::{DeprovisionMode, new_user, validate_account};
 use crate::notion;
@@ -56,7 +56,8 @@ pub struct OneShotArgs {
         long,
         env = "BATON_DEPROVISION_MODE",
         value_enum,
-        default_value = "delete"
+        default_value = "delete",
+        global = true
     )]
     pub deprovision_mode: DeprovisionMode,
 }

@@ -1,0 +1,124 @@
+//! The hidden `sim` command: serve the Notion simulator until interrupted, for manual testing.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use tokio_util::sync::CancellationToken;
+
+use crate::sim::{Dataset, GenSpec, SimConfig, Simulator};
+
+/// Flags of the hidden `sim` command.
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Bearer token the simulator accepts.
+    #[arg(long, default_value = "sim-token")]
+    pub token: String,
+    /// Generate this many users instead of serving the reference workspace.
+    #[arg(long)]
+    pub users: Option<usize>,
+    /// Generated groups.
+    #[arg(long, default_value_t = 0)]
+    pub groups: usize,
+    /// Members per generated group.
+    #[arg(long, default_value_t = 0)]
+    pub members: usize,
+    /// Seed of the generated workspace.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Latency added to every request, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Extra random latency per request, up to this many milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub latency_jitter_ms: u64,
+    /// Seed of the injected faults.
+    #[arg(long, default_value_t = 1)]
+    pub fault_seed: u64,
+    /// Share of requests (0-1) answered 429 with Retry-After.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_share)]
+    pub rate_limit_share: f64,
+    /// Retry-After of injected 429s, in seconds.
+    #[arg(long, default_value_t = 1)]
+    pub retry_after_secs: u64,
+    /// Share of requests (0-1) answered 500, 502 or 503.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_share)]
+    pub server_error_share: f64,
+    /// Share of requests (0-1) whose connection is dropped without an answer.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_share)]
+    pub drop_connection_share: f64,
+    /// Share of successful answers (0-1) whose JSON body is cut in half.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_share)]
+    pub malformed_json_share: f64,
+    /// Share of requests (0-1) handled but whose response is lost (connection dropped).
+    #[arg(long, default_value_t = 0.0, value_parser = parse_share)]
+    pub lose_response_share: f64,
+    /// Share of successful answers (0-1) whose body trickles out in 4 chunks.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_share)]
+    pub slow_body_share: f64,
+    /// Pause before each chunk of a slow body, in milliseconds.
+    #[arg(long, default_value_t = 100)]
+    pub slow_body_delay_ms: u64,
+    /// Added to totalResults on every list page after the first (may be negative).
+    #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
+    pub total_results_drift: i64,
+    /// Users removed and added after each /Users list page.
+    #[arg(long, default_value_t = 0)]
+    pub churn_users_per_page: usize,
+    /// Serve each list page's resources in a random order.
+    #[arg(long)]
+    pub shuffle_pages: bool,
+}
+
+/// Parses a share in `0.0..=1.0`.
+fn parse_share(value: &str) -> Result<f64, String> {
+    match value.trim().parse::<f64>() {
+        Ok(share) if (0.0..=1.0).contains(&share) => Ok(share),
+        _ => Err(format!("expected a share between 0 and 1, got {value:?}")),
+    }
+}
+
+pub(super) async fn serve_sim(args: SimArgs, cancel: CancellationToken) -> anyhow::Result<()> {
+    let dataset = match args.users {
+        None => Dataset::reference(),
+        Some(users) => Dataset::generate(&GenSpec {
+            users,
+            groups: args.groups,
+            members_per_group: args.members,
+            seed: args.seed,
+            ..GenSpec::default()
+        }),
+    };
+    let config = SimConfig {
+        token: args.token,
+        latency: Duration::from_millis(args.latency_ms),
+        latency_jitter: Duration::from_millis(args.latency_jitter_ms),
+        fault_seed: args.fault_seed,
+        rate_limit_share: args.rate_limit_share,
+        retry_after_secs: args.retry_after_secs,
+        server_error_share: args.server_error_share,
+        drop_connection_share: args.drop_connection_share,
+        malformed_json_share: args.malformed_json_share,
+        lose_response_share: args.lose_response_share,
+        slow_body_share: args.slow_body_share,
+        slow_body_delay: Duration::from_millis(args.slow_body_delay_ms),
+        total_results_drift: args.total_results_drift,
+        churn_users_per_page: args.churn_users_per_page,
+        shuffle_pages: args.shuffle_pages,
+        ..SimConfig::default()
+    };
+    let (users, groups) = (dataset.users.len(), dataset.groups.len());
+    let sim = Simulator::start(dataset, config, args.port)
+        .await
+        .with_context(|| format!("binding 127.0.0.1:{}", args.port))?;
+    println!(
+        "Notion simulator: {users} users, {groups} groups at {}",
+        sim.base_url()
+    );
+    cancel.cancelled().await;
+    sim.shutdown().await;
+    Ok(())
+}

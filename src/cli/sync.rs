@@ -1,0 +1,266 @@
+//! The default mode: sync the Notion workspace into `--file`; `demo` (the same against the
+//! built-in simulator), the hidden `sync-remote` (the engine against any connector server), and
+//! the summary they print.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use tokio_util::sync::CancellationToken;
+
+use crate::baton::Local;
+use crate::baton::sync::{SyncOptions, SyncReport, sync_to_file};
+use crate::connector::NotionConnector;
+use crate::notion::{self, ClientConfig};
+use crate::secret::Secret;
+use crate::sim::{Dataset, SimConfig, Simulator};
+
+/// Flags of the sync (and the demo, which syncs too).
+#[derive(Debug, Args, Clone)]
+pub struct SyncArgs {
+    /// Notion SCIM API token, created by an organization owner (Settings → Identity → SCIM).
+    #[arg(
+        long,
+        env = "BATON_SCIM_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true,
+        global = true
+    )]
+    pub scim_token: Option<String>,
+
+    /// Notion SCIM base URL (https; plain http only for loopback hosts).
+    #[arg(long, env = "BATON_BASE_URL", value_name = "URL", default_value = notion::DEFAULT_BASE_URL, global = true)]
+    pub base_url: String,
+
+    /// The .c1z artifact to write.
+    #[arg(
+        short = 'f',
+        long = "file",
+        env = "BATON_FILE",
+        value_name = "PATH",
+        default_value = "sync.c1z",
+        global = true
+    )]
+    pub file: PathBuf,
+
+    /// Only sync these resource types (comma separated: user, group, role).
+    #[arg(
+        long,
+        env = "BATON_SYNC_RESOURCE_TYPES",
+        value_name = "TYPES",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub sync_resource_types: Vec<String>,
+
+    /// Sync resources only: no entitlements, no grants.
+    #[arg(long, env = "BATON_SKIP_ENTITLEMENTS_AND_GRANTS", global = true)]
+    pub skip_entitlements_and_grants: bool,
+
+    /// HTTP timeout per request, in seconds (1-1800).
+    #[arg(long, env = "BATON_HTTP_TIMEOUT_SECONDS", value_name = "SECONDS", default_value_t = 300,
+          value_parser = clap::value_parser!(u64).range(1..=1800),
+        global = true
+    )]
+    pub http_timeout_seconds: u64,
+
+    /// Most Notion requests per second (bursts of the same size allowed); halved on each 429 and
+    /// recovered gradually.
+    #[arg(long, env = "BATON_REQUESTS_PER_SECOND", value_name = "N",
+          default_value_t = notion::DEFAULT_REQUESTS_PER_SECOND,
+          value_parser = clap::value_parser!(u32).range(1..=1000),
+        global = true
+    )]
+    pub requests_per_second: u32,
+
+    /// Retries of a failed Notion request (429, 502/503/504/529, timeouts, connection errors),
+    /// with jittered exponential backoff from 0.5 s and Retry-After honoured; 0 disables them.
+    #[arg(long, env = "BATON_MAX_RETRIES", value_name = "N", default_value_t = 4,
+          value_parser = clap::value_parser!(u32).range(0..=20),
+        global = true
+    )]
+    pub max_retries: u32,
+
+    /// Most Notion requests in flight at once.
+    #[arg(long, env = "BATON_MAX_CONCURRENCY", value_name = "N",
+          default_value_t = notion::DEFAULT_MAX_CONCURRENCY as u32,
+          value_parser = clap::value_parser!(u32).range(1..=64),
+        global = true
+    )]
+    pub max_concurrency: u32,
+}
+
+impl SyncArgs {
+    /// The SCIM token, or an error that says where one comes from.
+    pub fn token(&self) -> anyhow::Result<Secret> {
+        self.scim_token
+            .clone()
+            .filter(|t| !t.trim().is_empty())
+            .map(Secret::new)
+            .context(
+                "no SCIM token: pass --scim-token or set BATON_SCIM_TOKEN (an organization owner \
+                 creates it under Settings → Identity → SCIM provisioning)",
+            )
+    }
+
+    /// The SCIM client these flags describe (timeout, retries, rate and concurrency limits),
+    /// against `base_url`. Every mode that talks to Notion builds its client here.
+    pub fn client(&self, base_url: &str, token: Secret) -> anyhow::Result<notion::Client> {
+        let mut cfg = ClientConfig::new(base_url, token);
+        cfg.timeout = Duration::from_secs(self.http_timeout_seconds);
+        cfg.retry.max_attempts = self.max_retries + 1;
+        cfg.limits = notion::LimitConfig {
+            requests_per_second: self.requests_per_second,
+            burst: self.requests_per_second,
+            max_concurrency: self.max_concurrency as usize,
+        };
+        Ok(notion::Client::new(cfg)?)
+    }
+}
+
+/// Syncs from `base_url` into `args.file` and returns the printable summary.
+pub(super) async fn sync(
+    args: &SyncArgs,
+    base_url: &str,
+    token: Secret,
+    cancel: CancellationToken,
+) -> anyhow::Result<String> {
+    let client = args.client(base_url, token)?;
+    let connector = Arc::new(NotionConnector::new(client));
+    let local = Local::new(connector.clone());
+    let opts = SyncOptions {
+        resource_types: (!args.sync_resource_types.is_empty()).then(|| {
+            args.sync_resource_types
+                .iter()
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect()
+        }),
+        skip_entitlements_and_grants: args.skip_entitlements_and_grants,
+        page_size: 0,
+        cancel: cancel.clone(),
+        observer: crate::ops::progress::observer(),
+    };
+    let report = tokio::select! {
+        r = sync_to_file(&local, &args.file, opts) => r?,
+        () = cancel.cancelled() => bail!("sync interrupted; {} was left as it was", args.file.display()),
+    };
+    // Retries go on their own line after the request counts (which already include them).
+    let mut out = summary(
+        &report,
+        &args.file,
+        &connector.client().request_counts(),
+        &[],
+    );
+    let retries = connector.client().retries();
+    if retries > 0 {
+        let _ = writeln!(out, "  {:<16}{:>8}", "retries", retries);
+    }
+    for w in connector.warnings() {
+        let _ = writeln!(out, "warning: {w}");
+    }
+    Ok(out)
+}
+
+/// The human summary of a finished sync; `requests` are the Notion requests by endpoint, empty
+/// when this process made none itself.
+pub fn summary(
+    report: &SyncReport,
+    file: &Path,
+    requests: &BTreeMap<String, u64>,
+    warnings: &[String],
+) -> String {
+    let s = &report.stats;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Synced into {} in {:.2} s (sync {}, {} bytes)",
+        file.display(),
+        report.duration.as_secs_f64(),
+        report.sync_id,
+        report.saved.bytes_written
+    );
+    let _ = writeln!(out, "  {:<16}{:>8}", "resource types", s.resource_types);
+    for (t, n) in &s.resources_by_resource_type {
+        let _ = writeln!(out, "  {:<16}{:>8}", t, n);
+    }
+    let _ = writeln!(out, "  {:<16}{:>8}", "entitlements", s.entitlements);
+    let _ = writeln!(out, "  {:<16}{:>8}", "grants", s.grants);
+    let total: u64 = requests.values().sum();
+    let by: Vec<String> = requests
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect();
+    // A sync over gRPC sees no Notion requests (the server makes them): say nothing then.
+    if !requests.is_empty() {
+        let _ = writeln!(out, "  {:<16}{:>8}  ({})", "requests", total, by.join(", "));
+    }
+    for w in warnings {
+        let _ = writeln!(out, "warning: {w}");
+    }
+    out
+}
+
+pub(super) async fn demo(args: &SyncArgs, cancel: CancellationToken) -> anyhow::Result<()> {
+    let config = SimConfig::default();
+    let token = Secret::new(config.token.clone());
+    let sim = Simulator::start(Dataset::reference(), config, 0)
+        .await
+        .context("starting the Notion simulator on 127.0.0.1")?;
+    println!(
+        "Notion simulator serving the reference workspace at {}",
+        sim.base_url()
+    );
+    let result = sync(args, &sim.base_url(), token, cancel).await;
+    sim.shutdown().await;
+    print!("{}", result?);
+    Ok(())
+}
+
+/// Flags of the hidden `sync-remote` command.
+#[derive(Debug, Args)]
+pub struct SyncRemoteArgs {
+    /// The connector server to sync from, as HOST:PORT (or an http:// URL).
+    #[arg(long, env = "BATON_CONNECTOR_ADDR", value_name = "HOST:PORT")]
+    pub connector_addr: String,
+    /// Connect over TLS, trusting this PEM CA certificate for the server.
+    #[arg(long, env = "BATON_CONNECTOR_TLS_CA", value_name = "PATH")]
+    pub connector_tls_ca: Option<PathBuf>,
+}
+
+/// `sync-remote`: the sync engine driving a connector server over gRPC.
+pub(super) async fn sync_remote(
+    sync: &SyncArgs,
+    args: SyncRemoteArgs,
+    cancel: CancellationToken,
+) -> anyhow::Result<()> {
+    let tls = match &args.connector_tls_ca {
+        Some(path) => {
+            let pem = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            Some(
+                tonic::transport::ClientTlsConfig::new()
+                    .ca_certificate(tonic::transport::Certificate::from_pem(pem)),
+            )
+        }
+        None => None,
+    };
+    let remote = crate::baton::remote::Remote::connect_with(&args.connector_addr, tls).await?;
+    let opts = SyncOptions {
+        resource_types: (!sync.sync_resource_types.is_empty())
+            .then(|| sync.sync_resource_types.clone()),
+        skip_entitlements_and_grants: sync.skip_entitlements_and_grants,
+        cancel: cancel.clone(),
+        ..SyncOptions::default()
+    };
+    let report = tokio::select! {
+        r = sync_to_file(&remote, &sync.file, opts) => r?,
+        () = cancel.cancelled() => bail!("sync interrupted; {} was left as it was", sync.file.display()),
+    };
+    print!("{}", summary(&report, &sync.file, &BTreeMap::new(), &[]));
+    Ok(())
+}
