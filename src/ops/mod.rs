@@ -11,6 +11,7 @@
 //! - [`diff`]: compares two finished syncs (`baton-notion diff`).
 //! - [`config_file`]: reads `.baton.yaml` into `BATON_*` environment values for the parser.
 //! - [`progress`]: progress bars for a sync on a terminal (a [`crate::baton::sync::SyncObserver`]).
+//! - [`log_fields`]: the console log's field formatter, which escapes every message and field.
 //!
 //! Commands write their output to an [`std::io::Write`] the caller passes (stdout, or a
 //! `Vec` in tests). They read everything they need from the artifact before the first byte is
@@ -24,6 +25,7 @@
 pub mod config_file;
 pub mod diff;
 pub mod inspect;
+pub mod log_fields;
 pub mod output;
 pub mod progress;
 
