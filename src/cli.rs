@@ -501,7 +501,11 @@ pub fn init_logging(global: &GlobalArgs) {
         .with_writer(crate::ops::progress::LogWriter);
     let _ = match format {
         LogFormat::Json => builder.json().try_init(),
-        LogFormat::Console => builder.with_target(false).try_init(),
+        // Every message and field escaped and bounded (ops::log_fields); JSON escapes itself.
+        LogFormat::Console => builder
+            .with_target(false)
+            .fmt_fields(crate::ops::log_fields::SafeFields)
+            .try_init(),
     };
 }
 
@@ -514,7 +518,7 @@ pub async fn run(cli: Cli, cancel: CancellationToken) -> anyhow::Result<()> {
             None => {
                 let token = cli.sync.token()?;
                 let report = sync(&cli.sync, &cli.sync.base_url, token, cancel).await?;
-                print!("{report}");
+                crate::ops::output::print(&report)?;
                 Ok(())
             }
         },
@@ -538,10 +542,7 @@ pub async fn run(cli: Cli, cancel: CancellationToken) -> anyhow::Result<()> {
         Some(Command::SyncRemote(args)) => sync_remote(&cli.sync, args, cancel).await,
         Some(Command::Inspect(args)) => inspect(&cli.sync.file, args).await,
         Some(Command::Diff(args)) => diff(&cli.sync.file, args).await,
-        Some(Command::Completion(args)) => {
-            completion(args);
-            Ok(())
-        }
+        Some(Command::Completion(args)) => Ok(completion(args)?),
     }
 }
 
@@ -584,7 +585,7 @@ async fn sync(
         let _ = writeln!(out, "  {:<16}{:>8}", "retries", retries);
     }
     for w in connector.warnings() {
-        let _ = writeln!(out, "warning: {w}");
+        let _ = writeln!(out, "warning: {}", crate::text::one_line(&w.to_string()));
     }
     Ok(out)
 }
@@ -608,7 +609,9 @@ pub fn summary(
         report.saved.bytes_written
     );
     let _ = writeln!(out, "  {:<16}{:>8}", "resource types", s.resource_types);
+    // Resource type ids come from the connector, over gRPC from a peer: shown escaped, capped.
     for (t, n) in &s.resources_by_resource_type {
+        let t = crate::text::cell(t, crate::ops::output::ID_WIDTH);
         let _ = writeln!(out, "  {:<16}{:>8}", t, n);
     }
     let _ = writeln!(out, "  {:<16}{:>8}", "entitlements", s.entitlements);
@@ -624,7 +627,7 @@ pub fn summary(
         let _ = writeln!(out, "  {:<16}{:>8}  ({})", "requests", total, by.join(", "));
     }
     for w in warnings {
-        let _ = writeln!(out, "warning: {w}");
+        let _ = writeln!(out, "warning: {}", crate::text::one_line(w));
     }
     out
 }
@@ -635,13 +638,16 @@ async fn demo(args: &SyncArgs, cancel: CancellationToken) -> anyhow::Result<()> 
     let sim = Simulator::start(Dataset::reference(), config, 0)
         .await
         .context("starting the Notion simulator on 127.0.0.1")?;
-    println!(
-        "Notion simulator serving the reference workspace at {}",
+    let announced = crate::ops::output::print(&format!(
+        "Notion simulator serving the reference workspace at {}\n",
         sim.base_url()
-    );
-    let result = sync(args, &sim.base_url(), token, cancel).await;
+    ));
+    let result = match announced {
+        Ok(()) => sync(args, &sim.base_url(), token, cancel).await,
+        Err(e) => Err(e.into()),
+    };
     sim.shutdown().await;
-    print!("{}", result?);
+    crate::ops::output::print(&result?)?;
     Ok(())
 }
 
@@ -681,7 +687,7 @@ async fn serve_grpc(
     let addr = listener
         .local_addr()
         .context("reading the listen address")?;
-    println!("serving c1.connector.v2 on {addr}");
+    crate::ops::output::print(&format!("serving c1.connector.v2 on {addr}\n"))?;
     let opts = ServeOptions {
         provisioning: args.provisioning,
         tls,
@@ -792,7 +798,7 @@ async fn sync_remote(
         r = sync_to_file(&remote, &sync.file, opts) => r?,
         () = cancel.cancelled() => bail!("sync interrupted; {} was left as it was", sync.file.display()),
     };
-    print!("{}", summary(&report, &sync.file, &BTreeMap::new(), &[]));
+    crate::ops::output::print(&summary(&report, &sync.file, &BTreeMap::new(), &[]))?;
     Ok(())
 }
 
@@ -829,10 +835,10 @@ async fn serve_sim(args: SimArgs, cancel: CancellationToken) -> anyhow::Result<(
     let sim = Simulator::start(dataset, config, args.port)
         .await
         .with_context(|| format!("binding 127.0.0.1:{}", args.port))?;
-    println!(
-        "Notion simulator: {users} users, {groups} groups at {}",
+    crate::ops::output::print(&format!(
+        "Notion simulator: {users} users, {groups} groups at {}\n",
         sim.base_url()
-    );
+    ))?;
     cancel.cancelled().await;
     sim.shutdown().await;
     Ok(())
@@ -918,28 +924,37 @@ async fn inspect(file: &Path, args: InspectArgs) -> anyhow::Result<()> {
         format: args.output,
     };
     let what = args.what;
-    let out = tokio::task::spawn_blocking(move || crate::ops::inspect::inspect(&file, what, &opts))
-        .await
-        .context("the inspect task failed")??;
-    print!("{out}");
+    // Rows stream to stdout as they are formatted (ops::output).
+    tokio::task::spawn_blocking(move || {
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        crate::ops::inspect::inspect_to(&file, what, &opts, &mut out)
+    })
+    .await
+    .context("the inspect task failed")??;
     Ok(())
 }
 
 async fn diff(file: &Path, args: DiffArgs) -> anyhow::Result<()> {
     let file = file.to_path_buf();
     let against = args.against.clone();
-    let report =
-        tokio::task::spawn_blocking(move || crate::ops::diff::diff(&file, against.as_deref()))
-            .await
-            .context("the diff task failed")??;
-    print!("{}", report.render(args.output));
-    if args.fail_on_change && report.changed {
+    let format = args.output;
+    let changed = tokio::task::spawn_blocking(move || -> anyhow::Result<bool> {
+        let report = crate::ops::diff::diff(&file, against.as_deref())?;
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        report
+            .render_to(format, &mut out)
+            .context("writing to stdout")?;
+        Ok(report.changed)
+    })
+    .await
+    .context("the diff task failed")??;
+    if args.fail_on_change && changed {
         return Err(ExitStatus(EXIT_CHANGED).into());
     }
     Ok(())
 }
 
-fn completion(args: CompletionArgs) {
+fn completion(args: CompletionArgs) -> std::io::Result<()> {
     use clap_complete::Shell;
     let shell = match args.shell {
         CompletionShell::Bash => Shell::Bash,
@@ -947,7 +962,10 @@ fn completion(args: CompletionArgs) {
         CompletionShell::Fish => Shell::Fish,
     };
     let mut cmd = <Cli as clap::CommandFactory>::command();
-    clap_complete::generate(shell, &mut cmd, "baton-notion", &mut std::io::stdout());
+    // Generated into memory: clap_complete panics when its writer fails.
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "baton-notion", &mut script);
+    crate::ops::output::print(&String::from_utf8_lossy(&script))
 }
 
 /// Reads the configuration file, if any: `$BATON_CONFIG_PATH`, else `./.baton.yaml` (see
@@ -983,6 +1001,34 @@ fn known_env_vars(cmd: &clap::Command) -> std::collections::BTreeSet<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_summary_shows_outside_text_escaped() {
+        let hostile = "user\x1b]0;pwned\x07\r\nFAKE";
+        let mut stats = crate::baton::c1z::SyncStats::default();
+        stats
+            .resources_by_resource_type
+            .insert(hostile.to_owned(), 2);
+        let report = SyncReport {
+            sync_id: crate::baton::c1z::SyncId::generate(),
+            stats,
+            saved: crate::baton::c1z::SaveReport {
+                path: PathBuf::from("sync.c1z"),
+                bytes_written: 1,
+                db_bytes: 1,
+            },
+            duration: Duration::from_secs(1),
+        };
+        let text = summary(
+            &report,
+            Path::new("sync.c1z"),
+            &BTreeMap::new(),
+            &[format!("server said {hostile}")],
+        );
+        assert!(!text.contains('\x1b') && !text.contains('\r'), "{text:?}");
+        assert!(!text.lines().any(|l| l.starts_with("FAKE")), "{text}");
+        assert!(text.contains("user\\x1b]0;pwned\\x07\\r\\nFAKE"), "{text}");
+    }
 
     #[test]
     fn defaults_follow_baton_conventions() {

@@ -168,8 +168,14 @@ mod tests {
             !out.trim_end_matches('\n').chars().any(text::is_unsafe),
             "{out:?}"
         );
-        assert!(out.contains("call{resource_type=x\\x1b]0;pwned\\x07"), "{out}");
-        assert!(out.contains("message x\\x1b]0;pwned\\x07\\x1b[2J\\rFAKE\\nFAKE"), "{out}");
+        assert!(
+            out.contains("call{resource_type=x\\x1b]0;pwned\\x07"),
+            "{out}"
+        );
+        assert!(
+            out.contains("message x\\x1b]0;pwned\\x07\\x1b[2J\\rFAKE\\nFAKE"),
+            "{out}"
+        );
         assert!(out.contains("display=x\\x1b]0;"), "{out}");
         assert!(out.contains("error=x\\x1b]0;"), "{out}");
         assert!(out.contains("\\u{202e}"), "{out}");

@@ -188,6 +188,15 @@ pub fn json<T: Serialize + ?Sized>(value: &T) -> String {
     }
 }
 
+/// Writes `text` to stdout and flushes, returning the failure instead of panicking as
+/// `print!` does: a closed pipe comes back as [`io::ErrorKind::BrokenPipe`], which the binary
+/// turns into a quiet exit. Every command's output goes through this or another `io::Write`.
+pub fn print(text: &str) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()
+}
+
 /// Writes one line of outside text, escaped (see [`text::escape_controls`]) and bounded to
 /// `max_chars` characters of the input.
 pub fn line_to(out: &mut dyn Write, s: &str, max_chars: usize) -> io::Result<()> {
