@@ -158,12 +158,12 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             sync_args.extend(args.sync_arg.iter().cloned());
             let m = run_one(&exe, &sc, lat, &sync_args)?;
             if args.json {
-                println!("{}", serde_json::to_string(&m)?);
+                crate::ops::output::print(&format!("{}\n", serde_json::to_string(&m)?))?;
             }
             results.push(m);
         }
     }
-    print!("{}", table(&results));
+    crate::ops::output::print(&table(&results))?;
     Ok(())
 }
 

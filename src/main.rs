@@ -1,6 +1,12 @@
 //! The `baton-notion` binary: parse, set up logging and signals, run, map the outcome to an
 //! exit status. Everything else lives in the library (see `cli`).
+//!
+//! A closed stdout (`baton-notion inspect grants | head`) is not a failure: the reader has
+//! what it wanted. Output is written through `io::Write` results, never `print!` (which
+//! panics), and an [`io::ErrorKind::BrokenPipe`] anywhere in the error chain ends the process
+//! quietly with status 0, as ripgrep does.
 
+use std::io;
 use std::process::ExitCode;
 
 use baton_notion::cli::{self, Cli};
@@ -51,6 +57,7 @@ fn main() -> ExitCode {
     });
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         // A documented status with nothing more to say (e.g. `diff --fail-on-change`).
         Err(e) if e.downcast_ref::<cli::ExitStatus>().is_some() => {
             ExitCode::from(e.downcast_ref::<cli::ExitStatus>().map_or(1, |s| s.0))
@@ -61,6 +68,15 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Whether `e` was caused by writing to a closed pipe.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// Fires `cancel` on SIGINT or SIGTERM.

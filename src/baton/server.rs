@@ -21,6 +21,9 @@
 //!
 //! Connector errors become `tonic::Status` in exactly one place, [`status`].
 //!
+//! Request fields recorded in spans and the messages of failed calls are a peer's text: they
+//! go through [`crate::text::one_line`] (escaped, bounded) before they reach a log.
+//!
 //! # Shape and shutdown
 //!
 //! [`serve`] takes a bound listener and a shutdown future (mini-redis's shape), so tests bind
@@ -267,11 +270,16 @@ impl Services {
 }
 
 /// Logs a failed call at warn and turns it into a status.
+///
+/// The message may quote outside text (a peer's request field, a Notion error line): it is
+/// logged through [`crate::text::one_line`], escaped and bounded, like every request field
+/// this module records.
 fn reply<T>(rpc: &str, result: Result<T, ConnectorError>) -> Result<Response<T>, Status> {
     match result {
         Ok(v) => Ok(Response::new(v)),
         Err(err) => {
-            warn!(rpc, code = %err.code, error = %err.message, "call failed");
+            let error = crate::text::one_line(&err.message);
+            warn!(rpc, code = %err.code, %error, "call failed");
             Err(status(err))
         }
     }
@@ -324,7 +332,11 @@ impl v2::resource_types_service_server::ResourceTypesService for Services {
 
 #[tonic::async_trait]
 impl v2::resources_service_server::ResourcesService for Services {
-    #[instrument(skip_all, fields(resource_type = %request.get_ref().resource_type_id))]
+    // The id is the peer's text: escaped and bounded before it becomes a span field.
+    #[instrument(
+        skip_all,
+        fields(resource_type = %crate::text::one_line(&request.get_ref().resource_type_id))
+    )]
     async fn list_resources(
         &self,
         request: Request<v2::ResourcesServiceListResourcesRequest>,

@@ -76,6 +76,10 @@ pub fn init_logging(global: &GlobalArgs) {
         .with_writer(crate::ops::progress::LogWriter);
     let _ = match format {
         LogFormat::Json => builder.json().try_init(),
-        LogFormat::Console => builder.with_target(false).try_init(),
+        // Every message and field escaped and bounded (ops::log_fields); JSON escapes itself.
+        LogFormat::Console => builder
+            .with_target(false)
+            .fmt_fields(crate::ops::log_fields::SafeFields)
+            .try_init(),
     };
 }

@@ -161,7 +161,7 @@ pub async fn run(cli: Cli, cancel: CancellationToken) -> anyhow::Result<()> {
             None => {
                 let token = cli.sync.token()?;
                 let report = sync::sync(&cli.sync, &cli.sync.base_url, token, cancel).await?;
-                print!("{report}");
+                crate::ops::output::print(&report)?;
                 Ok(())
             }
         },
@@ -183,10 +183,7 @@ pub async fn run(cli: Cli, cancel: CancellationToken) -> anyhow::Result<()> {
         Some(Command::SyncRemote(args)) => sync::sync_remote(&cli.sync, args, cancel).await,
         Some(Command::Inspect(args)) => operator::inspect(&cli.sync.file, args).await,
         Some(Command::Diff(args)) => operator::diff(&cli.sync.file, args).await,
-        Some(Command::Completion(args)) => {
-            operator::completion(args);
-            Ok(())
-        }
+        Some(Command::Completion(args)) => Ok(operator::completion(args)?),
     }
 }
 
@@ -222,10 +219,41 @@ fn known_env_vars(cmd: &clap::Command) -> std::collections::BTreeSet<String> {
 
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
+    use std::collections::BTreeMap;
+    use std::path::{Path, PathBuf};
+    use std::time::Duration;
 
     use super::*;
+    use crate::baton::sync::SyncReport;
     use crate::notion;
+
+    #[test]
+    fn the_summary_shows_outside_text_escaped() {
+        let hostile = "user\x1b]0;pwned\x07\r\nFAKE";
+        let mut stats = crate::baton::c1z::SyncStats::default();
+        stats
+            .resources_by_resource_type
+            .insert(hostile.to_owned(), 2);
+        let report = SyncReport {
+            sync_id: crate::baton::c1z::SyncId::generate(),
+            stats,
+            saved: crate::baton::c1z::SaveReport {
+                path: PathBuf::from("sync.c1z"),
+                bytes_written: 1,
+                db_bytes: 1,
+            },
+            duration: Duration::from_secs(1),
+        };
+        let text = summary(
+            &report,
+            Path::new("sync.c1z"),
+            &BTreeMap::new(),
+            &[format!("server said {hostile}")],
+        );
+        assert!(!text.contains('\x1b') && !text.contains('\r'), "{text:?}");
+        assert!(!text.lines().any(|l| l.starts_with("FAKE")), "{text}");
+        assert!(text.contains("user\\x1b]0;pwned\\x07\\r\\nFAKE"), "{text}");
+    }
 
     #[test]
     fn defaults_follow_baton_conventions() {

@@ -79,28 +79,37 @@ pub(super) async fn inspect(file: &Path, args: InspectArgs) -> anyhow::Result<()
         format: args.output,
     };
     let what = args.what;
-    let out = tokio::task::spawn_blocking(move || crate::ops::inspect::inspect(&file, what, &opts))
-        .await
-        .context("the inspect task failed")??;
-    print!("{out}");
+    // Rows stream to stdout as they are formatted (ops::output).
+    tokio::task::spawn_blocking(move || {
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        crate::ops::inspect::inspect_to(&file, what, &opts, &mut out)
+    })
+    .await
+    .context("the inspect task failed")??;
     Ok(())
 }
 
 pub(super) async fn diff(file: &Path, args: DiffArgs) -> anyhow::Result<()> {
     let file = file.to_path_buf();
     let against = args.against.clone();
-    let report =
-        tokio::task::spawn_blocking(move || crate::ops::diff::diff(&file, against.as_deref()))
-            .await
-            .context("the diff task failed")??;
-    print!("{}", report.render(args.output));
-    if args.fail_on_change && report.changed {
+    let format = args.output;
+    let changed = tokio::task::spawn_blocking(move || -> anyhow::Result<bool> {
+        let report = crate::ops::diff::diff(&file, against.as_deref())?;
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        report
+            .render_to(format, &mut out)
+            .context("writing to stdout")?;
+        Ok(report.changed)
+    })
+    .await
+    .context("the diff task failed")??;
+    if args.fail_on_change && changed {
         return Err(ExitStatus(EXIT_CHANGED).into());
     }
     Ok(())
 }
 
-pub(super) fn completion(args: CompletionArgs) {
+pub(super) fn completion(args: CompletionArgs) -> std::io::Result<()> {
     use clap_complete::Shell;
     let shell = match args.shell {
         CompletionShell::Bash => Shell::Bash,
@@ -108,7 +117,10 @@ pub(super) fn completion(args: CompletionArgs) {
         CompletionShell::Fish => Shell::Fish,
     };
     let mut cmd = <Cli as clap::CommandFactory>::command();
-    clap_complete::generate(shell, &mut cmd, "baton-notion", &mut std::io::stdout());
+    // Generated into memory: clap_complete panics when its writer fails.
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "baton-notion", &mut script);
+    crate::ops::output::print(&String::from_utf8_lossy(&script))
 }
 
 /// Writes protojson to stdout exactly as rendered (no trailing newline).

@@ -223,7 +223,7 @@ pub async fn one_shot(sync: &SyncArgs, flags: &OneShotArgs, action: Action) -> a
         NotionConnector::with_deprovision_mode(client_for(sync)?, flags.deprovision_mode);
     let client = Local::new(Arc::new(connector));
     let report = provision::run(&client, &sync.file, action).await?;
-    print!("{report}");
+    crate::ops::output::print(&report)?;
     Ok(())
 }
 
@@ -246,18 +246,19 @@ pub async fn provision_member(sync: &SyncArgs, args: &ProvisionArgs) -> anyhow::
     let account = validate_account(&info, None)?;
     if args.dry_run {
         let body = serde_json::to_value(new_user(&account))?;
-        match args.output {
-            Output::Json => println!(
-                "{}",
+        let text = match args.output {
+            Output::Json => format!(
+                "{}\n",
                 serde_json::to_string_pretty(
                     &json!({"method": "POST", "path": "/Users", "body": body})
                 )?
             ),
-            Output::Table => println!(
-                "dry run: would send\nPOST /Users\nContent-Type: application/scim+json\n\n{}",
+            Output::Table => format!(
+                "dry run: would send\nPOST /Users\nContent-Type: application/scim+json\n\n{}\n",
                 serde_json::to_string_pretty(&body)?
             ),
-        }
+        };
+        crate::ops::output::print(&text)?;
         return Ok(());
     }
     let client = Local::new(Arc::new(NotionConnector::new(client_for(sync)?)));
@@ -278,26 +279,28 @@ pub async fn provision_member(sync: &SyncArgs, args: &ProvisionArgs) -> anyhow::
     let prof = resource.profile.as_ref();
     let role = crate::baton::resource::profile_str(prof, "workspace_role").unwrap_or("");
     let email = crate::baton::resource::profile_str(prof, "email").unwrap_or(&account.email);
-    match args.output {
-        Output::Json => println!(
-            "{}",
+    let text = match args.output {
+        Output::Json => format!(
+            "{}\n",
             serde_json::to_string_pretty(&json!({
                 "result": outcome, "id": id, "email": email, "role": role,
                 "display_name": resource.display_name,
             }))?
         ),
-        Output::Table => println!(
-            "{}: {} <{}> id {} role {}",
+        // The server's text, escaped for the terminal.
+        Output::Table => format!(
+            "{}: {} <{}> id {} role {}\n",
             if outcome == "created" {
                 "created"
             } else {
                 "already existed"
             },
-            resource.display_name,
-            email,
-            id,
-            role
+            crate::text::one_line(&resource.display_name),
+            crate::text::one_line(email),
+            crate::text::one_line(&id),
+            crate::text::one_line(role)
         ),
-    }
+    };
+    crate::ops::output::print(&text)?;
     Ok(())
 }

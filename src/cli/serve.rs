@@ -82,7 +82,7 @@ pub(super) async fn serve_grpc(
     let addr = listener
         .local_addr()
         .context("reading the listen address")?;
-    println!("serving c1.connector.v2 on {addr}");
+    crate::ops::output::print(&format!("serving c1.connector.v2 on {addr}\n"))?;
     let opts = ServeOptions {
         provisioning: args.provisioning,
         tls,

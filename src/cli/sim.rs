@@ -114,10 +114,10 @@ pub(super) async fn serve_sim(args: SimArgs, cancel: CancellationToken) -> anyho
     let sim = Simulator::start(dataset, config, args.port)
         .await
         .with_context(|| format!("binding 127.0.0.1:{}", args.port))?;
-    println!(
-        "Notion simulator: {users} users, {groups} groups at {}",
+    crate::ops::output::print(&format!(
+        "Notion simulator: {users} users, {groups} groups at {}\n",
         sim.base_url()
-    );
+    ))?;
     cancel.cancelled().await;
     sim.shutdown().await;
     Ok(())

@@ -161,7 +161,7 @@ pub(super) async fn sync(
         let _ = writeln!(out, "  {:<16}{:>8}", "retries", retries);
     }
     for w in connector.warnings() {
-        let _ = writeln!(out, "warning: {w}");
+        let _ = writeln!(out, "warning: {}", crate::text::one_line(&w.to_string()));
     }
     Ok(out)
 }
@@ -185,7 +185,9 @@ pub fn summary(
         report.saved.bytes_written
     );
     let _ = writeln!(out, "  {:<16}{:>8}", "resource types", s.resource_types);
+    // Resource type ids come from the connector, over gRPC from a peer: shown escaped, capped.
     for (t, n) in &s.resources_by_resource_type {
+        let t = crate::text::cell(t, crate::ops::output::ID_WIDTH);
         let _ = writeln!(out, "  {:<16}{:>8}", t, n);
     }
     let _ = writeln!(out, "  {:<16}{:>8}", "entitlements", s.entitlements);
@@ -201,7 +203,7 @@ pub fn summary(
         let _ = writeln!(out, "  {:<16}{:>8}  ({})", "requests", total, by.join(", "));
     }
     for w in warnings {
-        let _ = writeln!(out, "warning: {w}");
+        let _ = writeln!(out, "warning: {}", crate::text::one_line(w));
     }
     out
 }
@@ -212,13 +214,16 @@ pub(super) async fn demo(args: &SyncArgs, cancel: CancellationToken) -> anyhow::
     let sim = Simulator::start(Dataset::reference(), config, 0)
         .await
         .context("starting the Notion simulator on 127.0.0.1")?;
-    println!(
-        "Notion simulator serving the reference workspace at {}",
+    let announced = crate::ops::output::print(&format!(
+        "Notion simulator serving the reference workspace at {}\n",
         sim.base_url()
-    );
-    let result = sync(args, &sim.base_url(), token, cancel).await;
+    ));
+    let result = match announced {
+        Ok(()) => sync(args, &sim.base_url(), token, cancel).await,
+        Err(e) => Err(e.into()),
+    };
     sim.shutdown().await;
-    print!("{}", result?);
+    crate::ops::output::print(&result?)?;
     Ok(())
 }
 
@@ -261,6 +266,6 @@ pub(super) async fn sync_remote(
         r = sync_to_file(&remote, &sync.file, opts) => r?,
         () = cancel.cancelled() => bail!("sync interrupted; {} was left as it was", sync.file.display()),
     };
-    print!("{}", summary(&report, &sync.file, &BTreeMap::new(), &[]));
+    crate::ops::output::print(&summary(&report, &sync.file, &BTreeMap::new(), &[]))?;
     Ok(())
 }

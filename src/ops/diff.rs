@@ -33,17 +33,24 @@
 //! ```
 //! where `SUBJECT` is `{"resource_type", "id", "name"}` and role lists hold role resource ids,
 //! sorted. `before` is null when the file holds only one finished full sync (nothing to compare).
+//!
+//! # Table
+//! For people: one row per change, streamed; names, ids and sync fields come from the files
+//! and are shown through [`crate::text`] (escaped, capped: a name at [`NAME_WIDTH`]
+//! characters, an id at [`ID_WIDTH`]). The JSON keeps them whole.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use super::inspect::user_info;
-use super::output::{Format, Table, json};
+use super::output::{Column, Format, ID_WIDTH, NAME_WIDTH, Table, json_to, line_to};
 use super::{Error, Result, has_trait, open, read_err, resource_key};
 use crate::baton::c1z::{Reader, SyncRun};
 use crate::pb::v2::resource_type::Trait;
+use crate::text;
 
 /// One side of a comparison.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -70,14 +77,19 @@ pub struct Subject {
 }
 
 impl Subject {
+    /// `name (type:id)` for a table: each part escaped and capped, so the label is bounded.
     fn label(&self) -> String {
+        let key = text::cell(&format!("{}:{}", self.resource_type, self.id), ID_WIDTH).into_owned();
         if self.name.is_empty() {
-            format!("{}:{}", self.resource_type, self.id)
+            key
         } else {
-            format!("{} ({}:{})", self.name, self.resource_type, self.id)
+            format!("{} ({key})", text::cell(&self.name, NAME_WIDTH))
         }
     }
 }
+
+/// Widest label: a capped name, a capped key and ` ()`.
+const LABEL_WIDTH: usize = NAME_WIDTH + ID_WIDTH + 3;
 
 /// One change between the two syncs.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -183,31 +195,55 @@ pub struct DiffReport {
 }
 
 impl DiffReport {
-    /// The report as a table or JSON.
+    /// The report as a table or JSON, as a string.
     pub fn render(&self, format: Format) -> String {
+        let mut buf = Vec::new();
+        // Writing to a Vec cannot fail.
+        let _ = self.render_to(format, &mut buf);
+        String::from_utf8_lossy(&buf).into_owned()
+    }
+
+    /// Writes the report as a table or JSON to `out`.
+    pub fn render_to(&self, format: Format, out: &mut dyn Write) -> io::Result<()> {
         if format == Format::Json {
-            return json(self);
+            return json_to(out, self);
         }
         let side = |s: &SyncRef| {
             format!(
                 "sync {} (ended {}) in {}",
-                s.sync_id,
-                s.ended_at.as_deref().unwrap_or("-"),
-                s.file.display()
+                text::cell(&s.sync_id, ID_WIDTH),
+                text::cell(s.ended_at.as_deref().unwrap_or("-"), ID_WIDTH),
+                text::escape_controls(&s.file.display().to_string())
             )
         };
         let Some(before) = &self.before else {
-            return format!(
-                "Only one finished full sync: {}; nothing to compare yet.\n",
+            let line = format!(
+                "Only one finished full sync: {}; nothing to compare yet.",
                 side(&self.after)
             );
+            line_to(out, &line, usize::MAX)?;
+            return out.flush();
         };
-        let mut out = format!("Before: {}\nAfter:  {}\n", side(before), side(&self.after));
+        line_to(out, &format!("Before: {}", side(before)), usize::MAX)?;
+        line_to(out, &format!("After:  {}", side(&self.after)), usize::MAX)?;
         if self.changes.is_empty() {
-            out.push_str("No changes.\n");
-            return out;
+            out.write_all(b"No changes.\n")?;
+            return out.flush();
         }
-        let mut t = Table::new(["CHANGE", "WHO", "DETAIL"]);
+        let mut t = Table::new(
+            &mut *out,
+            &[
+                Column::short("CHANGE"),
+                Column {
+                    header: "WHO",
+                    max: LABEL_WIDTH,
+                },
+                Column {
+                    header: "DETAIL",
+                    max: LABEL_WIDTH,
+                },
+            ],
+        );
         for c in &self.changes {
             let (kind, who, detail) = match c {
                 Change::UserAdded { user } => ("user added", user.label(), String::new()),
@@ -239,12 +275,12 @@ impl DiffReport {
                     principal,
                 } => ("grant removed", principal.label(), entitlement_id.clone()),
             };
-            t.row([kind.to_owned(), who, detail]);
+            t.row([kind.to_owned(), who, detail])?;
         }
-        out.push_str(&t.render());
+        t.finish()?;
         let n = self.changes.len();
-        out.push_str(&format!("{n} change{}.\n", if n == 1 { "" } else { "s" }));
-        out
+        writeln!(out, "{n} change{}.", if n == 1 { "" } else { "s" })?;
+        out.flush()
     }
 }
 

@@ -20,20 +20,27 @@
 //! - `grants`: `{"sync_id", "grants": [{"id", "entitlement_id", "resource_type", "resource_id",
 //!   "principal_type", "principal_id"}]}`.
 //!
-//! Lists are in storage (insertion) order. `-t TYPE` keeps resources and entitlements of that
+//! Lists are in storage (insertion) order.
+//!
+//! # Tables
+//! Tables are for people and show outside text safely (see [`super::output`]): every cell is
+//! escaped and capped (names at [`NAME_WIDTH`] characters, ids at [`ID_WIDTH`]), and rows are
+//! written as they are formatted. JSON keeps every value whole and exact. `-t TYPE` keeps resources and entitlements of that
 //! resource type, and grants on entitlements of that resource type; it does not change `stats`
 //! or `syncs`.
 
 use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
 use std::path::Path;
 
 use serde::Serialize;
 
-use super::output::{Format, Table, json};
+use super::output::{Column, Format, ID_WIDTH, NAME_WIDTH, Table, json_to, line_to};
 use super::{Result, open, read_err, resource_key, select_sync, trait_names};
 use crate::baton::annotations::find;
 use crate::baton::c1z::{Reader, SyncRun};
 use crate::pb::v2;
+use crate::text;
 
 /// What to list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -63,22 +70,32 @@ pub struct Options {
     pub format: Format,
 }
 
-/// Lists `what` from the `.c1z` at `path` and returns the text to print.
-pub fn inspect(path: &Path, what: What, opts: &Options) -> Result<String> {
+/// Lists `what` from the `.c1z` at `path` into `out`.
+///
+/// Everything is read before the first byte is written; a failed write is
+/// [`super::Error::Write`].
+pub fn inspect_to(path: &Path, what: What, opts: &Options, out: &mut dyn Write) -> Result<()> {
     let reader = open(path)?;
     if what == What::Syncs {
-        return syncs(&reader, opts.format);
+        return syncs(&reader, opts.format, out);
     }
     let run = select_sync(&reader, opts.sync_id.as_deref())?;
     let ty = opts.resource_type.as_deref();
     match what {
-        What::Stats => stats(&reader, &run, opts.format),
-        What::Syncs => syncs(&reader, opts.format),
-        What::ResourceTypes => resource_types(&reader, &run, opts.format),
-        What::Resources => resources(&reader, &run, ty, opts.format),
-        What::Entitlements => entitlements(&reader, &run, ty, opts.format),
-        What::Grants => grants(&reader, &run, ty, opts.format),
+        What::Stats => stats(&reader, &run, opts.format, out),
+        What::Syncs => syncs(&reader, opts.format, out),
+        What::ResourceTypes => resource_types(&reader, &run, opts.format, out),
+        What::Resources => resources(&reader, &run, ty, opts.format, out),
+        What::Entitlements => entitlements(&reader, &run, ty, opts.format, out),
+        What::Grants => grants(&reader, &run, ty, opts.format, out),
     }
+}
+
+/// [`inspect_to`] into a string (for tests and small outputs).
+pub fn inspect(path: &Path, what: What, opts: &Options) -> Result<String> {
+    let mut buf = Vec::new();
+    inspect_to(path, what, opts, &mut buf)?;
+    Ok(String::from_utf8_lossy(&buf).into_owned())
 }
 
 /// The `baton stats` numbers of `run`: `resource_types`, `entitlements`, `grants` and one
@@ -101,35 +118,38 @@ pub fn stats_map(reader: &Reader, run: &SyncRun) -> Result<BTreeMap<String, u64>
     Ok(map)
 }
 
-fn stats(reader: &Reader, run: &SyncRun, format: Format) -> Result<String> {
+fn stats(reader: &Reader, run: &SyncRun, format: Format, out: &mut dyn Write) -> Result<()> {
     let map = stats_map(reader, run)?;
     if format == Format::Json {
-        return Ok(json(&map));
+        return Ok(json_to(out, &map)?);
     }
-    let mut t = Table::new(["OBJECTS", "COUNT"]);
+    heading(out, run)?;
+    let mut t = Table::new(out, &[Column::id("OBJECTS"), Column::short("COUNT")]);
     let fixed = ["resource_types", "entitlements", "grants"];
     let get = |k: &str| map.get(k).copied().unwrap_or(0).to_string();
-    t.row(["resource types".to_owned(), get("resource_types")]);
+    t.row(["resource types".to_owned(), get("resource_types")])?;
     for (k, v) in map.iter().filter(|(k, _)| !fixed.contains(&k.as_str())) {
-        t.row([format!("  {k}"), v.to_string()]);
+        t.row([format!("  {k}"), v.to_string()])?;
     }
-    t.row(["entitlements".to_owned(), get("entitlements")]);
-    t.row(["grants".to_owned(), get("grants")]);
-    Ok(format!("{}{}", heading(run), t.render()))
+    t.row(["entitlements".to_owned(), get("entitlements")])?;
+    t.row(["grants".to_owned(), get("grants")])?;
+    t.finish()?;
+    Ok(())
 }
 
-/// One line naming the sync a table shows.
-fn heading(run: &SyncRun) -> String {
-    format!(
-        "sync {} ({}, started {}, {})\n",
-        run.sync_id,
-        run.sync_type,
-        run.started_at,
+/// Writes one line naming the sync a table shows (its fields come from the file: escaped).
+fn heading(out: &mut dyn Write, run: &SyncRun) -> std::io::Result<()> {
+    let line = format!(
+        "sync {} ({}, started {}, {})",
+        text::cell(&run.sync_id, ID_WIDTH),
+        text::cell(&run.sync_type, ID_WIDTH),
+        text::cell(&run.started_at, ID_WIDTH),
         match &run.ended_at {
-            Some(e) => format!("ended {e}"),
+            Some(e) => format!("ended {}", text::cell(e, ID_WIDTH)),
             None => "unfinished".to_owned(),
         }
-    )
+    );
+    line_to(out, &line, usize::MAX)
 }
 
 #[derive(Serialize)]
@@ -146,7 +166,7 @@ struct SyncJson {
     parent_sync_id: Option<String>,
 }
 
-fn syncs(reader: &Reader, format: Format) -> Result<String> {
+fn syncs(reader: &Reader, format: Format, out: &mut dyn Write) -> Result<()> {
     let runs = reader.syncs().map_err(read_err(reader))?;
     if format == Format::Json {
         let syncs = runs
@@ -159,18 +179,27 @@ fn syncs(reader: &Reader, format: Format) -> Result<String> {
                 parent_sync_id: Some(r.parent_sync_id).filter(|p| !p.is_empty()),
             })
             .collect();
-        return Ok(json(&SyncsJson { syncs }));
+        return Ok(json_to(out, &SyncsJson { syncs })?);
     }
-    let mut t = Table::new(["ID", "TYPE", "STARTED", "ENDED"]);
+    let mut t = Table::new(
+        out,
+        &[
+            Column::id("ID"),
+            Column::short("TYPE"),
+            Column::short("STARTED"),
+            Column::short("ENDED"),
+        ],
+    );
     for r in runs {
         t.row([
             r.sync_id,
             r.sync_type,
             r.started_at,
             r.ended_at.unwrap_or_else(|| "(unfinished)".to_owned()),
-        ]);
+        ])?;
     }
-    Ok(t.render())
+    t.finish()?;
+    Ok(())
 }
 
 #[derive(Serialize)]
@@ -187,7 +216,12 @@ struct ResourceTypeJson {
     traits: Vec<String>,
 }
 
-fn resource_types(reader: &Reader, run: &SyncRun, format: Format) -> Result<String> {
+fn resource_types(
+    reader: &Reader,
+    run: &SyncRun,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<()> {
     let types: Vec<ResourceTypeJson> = reader
         .resource_types(&run.sync_id)
         .map_err(read_err(reader))?
@@ -199,16 +233,24 @@ fn resource_types(reader: &Reader, run: &SyncRun, format: Format) -> Result<Stri
         })
         .collect();
     if format == Format::Json {
-        return Ok(json(&List {
-            sync_id: run.sync_id.clone(),
-            items: BTreeMap::from([("resource_types", types)]),
-        }));
+        return Ok(json_to(
+            out,
+            &List {
+                sync_id: run.sync_id.clone(),
+                items: BTreeMap::from([("resource_types", types)]),
+            },
+        )?);
     }
-    let mut t = Table::new(["ID", "NAME", "TRAITS"]);
+    heading(out, run)?;
+    let mut t = Table::new(
+        out,
+        &[Column::id("ID"), Column::name("NAME"), Column::id("TRAITS")],
+    );
     for rt in types {
-        t.row([rt.id, rt.display_name, rt.traits.join(",")]);
+        t.row([rt.id, rt.display_name, rt.traits.join(",")])?;
     }
-    Ok(format!("{}{}", heading(run), t.render()))
+    t.finish()?;
+    Ok(())
 }
 
 #[derive(Serialize)]
@@ -235,41 +277,62 @@ pub(crate) fn user_info(r: &v2::Resource) -> Option<(&'static str, String)> {
     Some((status, ut.login))
 }
 
-fn resources(reader: &Reader, run: &SyncRun, ty: Option<&str>, format: Format) -> Result<String> {
-    let list: Vec<ResourceJson> = reader
+fn resource_json(r: v2::Resource) -> ResourceJson {
+    let info = user_info(&r);
+    let id = r.id.clone().unwrap_or_default();
+    ResourceJson {
+        resource_type: id.resource_type,
+        id: id.resource,
+        parent: r.parent_resource_id.as_ref().map(|p| resource_key(Some(p))),
+        status: info.as_ref().map(|(s, _)| *s),
+        login: info.map(|(_, l)| l),
+        display_name: r.display_name,
+    }
+}
+
+fn resources(
+    reader: &Reader,
+    run: &SyncRun,
+    ty: Option<&str>,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let list = reader
         .resources(&run.sync_id, ty)
-        .map_err(read_err(reader))?
-        .into_iter()
-        .map(|r| {
-            let info = user_info(&r);
-            let id = r.id.clone().unwrap_or_default();
-            ResourceJson {
-                resource_type: id.resource_type,
-                id: id.resource,
-                parent: r.parent_resource_id.as_ref().map(|p| resource_key(Some(p))),
-                status: info.as_ref().map(|(s, _)| *s),
-                login: info.map(|(_, l)| l),
-                display_name: r.display_name,
-            }
-        })
-        .collect();
+        .map_err(read_err(reader))?;
     if format == Format::Json {
-        return Ok(json(&List {
-            sync_id: run.sync_id.clone(),
-            items: BTreeMap::from([("resources", list)]),
-        }));
+        let list: Vec<ResourceJson> = list.into_iter().map(resource_json).collect();
+        return Ok(json_to(
+            out,
+            &List {
+                sync_id: run.sync_id.clone(),
+                items: BTreeMap::from([("resources", list)]),
+            },
+        )?);
     }
-    let mut t = Table::new(["TYPE", "ID", "NAME", "STATUS", "PARENT"]);
-    for r in list {
+    heading(out, run)?;
+    let mut t = Table::new(
+        out,
+        &[
+            Column::id("TYPE"),
+            Column::id("ID"),
+            Column::name("NAME"),
+            Column::short("STATUS"),
+            Column::id("PARENT"),
+        ],
+    );
+    // One resource at a time: each is reduced to capped cells and dropped.
+    for r in list.into_iter().map(resource_json) {
         t.row([
-            r.resource_type,
-            r.id,
-            r.display_name,
-            r.status.unwrap_or("").to_owned(),
-            r.parent.unwrap_or_default(),
-        ]);
+            r.resource_type.as_str(),
+            r.id.as_str(),
+            r.display_name.as_str(),
+            r.status.unwrap_or(""),
+            r.parent.as_deref().unwrap_or(""),
+        ])?;
     }
-    Ok(format!("{}{}", heading(run), t.render()))
+    t.finish()?;
+    Ok(())
 }
 
 #[derive(Serialize)]
@@ -287,7 +350,8 @@ fn entitlements(
     run: &SyncRun,
     ty: Option<&str>,
     format: Format,
-) -> Result<String> {
+    out: &mut dyn Write,
+) -> Result<()> {
     let list: Vec<EntitlementJson> = reader
         .entitlements(&run.sync_id, None)
         .map_err(read_err(reader))?
@@ -319,16 +383,29 @@ fn entitlements(
         })
         .collect();
     if format == Format::Json {
-        return Ok(json(&List {
-            sync_id: run.sync_id.clone(),
-            items: BTreeMap::from([("entitlements", list)]),
-        }));
+        return Ok(json_to(
+            out,
+            &List {
+                sync_id: run.sync_id.clone(),
+                items: BTreeMap::from([("entitlements", list)]),
+            },
+        )?);
     }
-    let mut t = Table::new(["ID", "NAME", "SLUG", "PURPOSE"]);
+    heading(out, run)?;
+    let mut t = Table::new(
+        out,
+        &[
+            Column::id("ID"),
+            Column::name("NAME"),
+            Column::short("SLUG"),
+            Column::short("PURPOSE"),
+        ],
+    );
     for e in list {
-        t.row([e.id, e.display_name, e.slug, e.purpose]);
+        t.row([e.id, e.display_name, e.slug, e.purpose])?;
     }
-    Ok(format!("{}{}", heading(run), t.render()))
+    t.finish()?;
+    Ok(())
 }
 
 #[derive(Serialize)]
@@ -341,7 +418,13 @@ struct GrantJson {
     principal_id: String,
 }
 
-fn grants(reader: &Reader, run: &SyncRun, ty: Option<&str>, format: Format) -> Result<String> {
+fn grants(
+    reader: &Reader,
+    run: &SyncRun,
+    ty: Option<&str>,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<()> {
     let list: Vec<GrantJson> = reader
         .grants(&run.sync_id, None)
         .map_err(read_err(reader))?
@@ -364,23 +447,39 @@ fn grants(reader: &Reader, run: &SyncRun, ty: Option<&str>, format: Format) -> R
         })
         .collect();
     if format == Format::Json {
-        return Ok(json(&List {
-            sync_id: run.sync_id.clone(),
-            items: BTreeMap::from([("grants", list)]),
-        }));
+        return Ok(json_to(
+            out,
+            &List {
+                sync_id: run.sync_id.clone(),
+                items: BTreeMap::from([("grants", list)]),
+            },
+        )?);
     }
-    // Names make the table readable; the JSON keeps to ids.
+    // Names make the table readable; the JSON keeps to ids. Only the shown (capped, escaped)
+    // part of each name is kept, so a huge name is held once, briefly, not for the table.
     let names: HashMap<String, String> = reader
         .resources(&run.sync_id, None)
         .map_err(read_err(reader))?
         .into_iter()
-        .map(|r| (resource_key(r.id.as_ref()), r.display_name))
+        .map(|r| {
+            let name = text::cell(&r.display_name, NAME_WIDTH).into_owned();
+            (resource_key(r.id.as_ref()), name)
+        })
         .collect();
-    let mut t = Table::new(["ENTITLEMENT", "PRINCIPAL", "PRINCIPAL NAME"]);
+    heading(out, run)?;
+    let mut t = Table::new(
+        out,
+        &[
+            Column::id("ENTITLEMENT"),
+            Column::id("PRINCIPAL"),
+            Column::name("PRINCIPAL NAME"),
+        ],
+    );
     for g in list {
         let principal = format!("{}:{}", g.principal_type, g.principal_id);
-        let name = names.get(&principal).cloned().unwrap_or_default();
-        t.row([g.entitlement_id, principal, name]);
+        let name = names.get(&principal).map(String::as_str).unwrap_or("");
+        t.row([g.entitlement_id.as_str(), principal.as_str(), name])?;
     }
-    Ok(format!("{}{}", heading(run), t.render()))
+    t.finish()?;
+    Ok(())
 }

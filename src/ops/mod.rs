@@ -6,18 +6,26 @@
 //! group traits. Nothing in this module knows about Notion or HTTP.
 //!
 //! # Layout
-//! - [`output`]: aligned tables and stable JSON.
+//! - [`output`]: bounded, streamed tables and stable JSON.
 //! - [`inspect`]: lists what one sync of a `.c1z` holds (`baton-notion inspect`).
 //! - [`diff`]: compares two finished syncs (`baton-notion diff`).
 //! - [`config_file`]: reads `.baton.yaml` into `BATON_*` environment values for the parser.
 //! - [`progress`]: progress bars for a sync on a terminal (a [`crate::baton::sync::SyncObserver`]).
+//! - [`log_fields`]: the console log's field formatter, which escapes every message and field.
 //!
-//! Commands return their whole output as a `String`; printing is the caller's job, so the
-//! functions are easy to test and never write half a table before failing.
+//! Commands write their output to an [`std::io::Write`] the caller passes (stdout, or a
+//! `Vec` in tests). They read everything they need from the artifact before the first byte is
+//! written, so a read failure never leaves half a table; a write failure is
+//! [`Error::Write`], whose source keeps the [`std::io::ErrorKind`] (a closed pipe is
+//! `BrokenPipe`, which the binary turns into a quiet exit).
+//!
+//! Text from the artifact is outside text: tables show it through [`crate::text`] (escaped,
+//! capped per column), JSON escapes it itself.
 
 pub mod config_file;
 pub mod diff;
 pub mod inspect;
+pub mod log_fields;
 pub mod output;
 pub mod progress;
 
@@ -54,13 +62,22 @@ pub enum Error {
         path: PathBuf,
     },
     /// `--sync-id` names a run the artifact does not hold.
-    #[error("{path} holds no sync run {sync_id}")]
+    #[error("{} holds no sync run {}", path.display(), crate::text::one_line(sync_id))]
     UnknownSync {
         /// The artifact.
         path: PathBuf,
         /// The requested id.
         sync_id: String,
     },
+    /// The output could not be written (a closed pipe, a full disk).
+    #[error("cannot write the output")]
+    Write(#[source] std::io::Error),
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Error {
+        Error::Write(e)
+    }
 }
 
 /// Shorthand for results of this module.
