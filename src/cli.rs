@@ -567,6 +567,7 @@ async fn sync(
         page_size: 0,
         cancel: cancel.clone(),
         observer: crate::ops::progress::observer(),
+        ..SyncOptions::default()
     };
     let report = tokio::select! {
         r = sync_to_file(&local, &args.file, opts) => r?,
