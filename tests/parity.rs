@@ -268,7 +268,8 @@ async fn sync_resources_appends_a_partial_sync_of_just_that_user() {
         assert_eq!(syncs.len(), n + 2, "appended: {syncs:?}");
         let partial = syncs
             .iter()
-            .max_by(|a, b| a.sync_id.cmp(&b.sync_id))
+            // KSUIDs order by the second only; the start time is finer.
+            .max_by(|a, b| a.started_at.cmp(&b.started_at))
             .expect("newest")
             .clone();
         assert_eq!(partial.sync_type, "partial");
@@ -318,12 +319,13 @@ async fn sync_resources_appends_a_partial_sync_of_just_that_user() {
         run_binary_async(&["inspect", "syncs", "-f", &out_s, "--output", "json"], &[]).await;
     let listed: serde_json::Value =
         serde_json::from_slice(&output.stdout).expect("inspect syncs prints JSON");
-    let types: Vec<&str> = listed["syncs"]
+    let mut types: Vec<&str> = listed["syncs"]
         .as_array()
         .expect("syncs")
         .iter()
         .map(|s| s["sync_type"].as_str().expect("type"))
         .collect();
+    types.sort_unstable();
     assert_eq!(types, ["full", "partial", "partial"]);
     sim.shutdown().await;
 }
