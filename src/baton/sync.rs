@@ -299,7 +299,13 @@ impl Engine<'_> {
 
     /// Drops (and counts, and logs) the grants that point outside this sync.
     async fn drop_dangling(&mut self) -> Result<(), SyncError> {
+        let started = Instant::now();
         let dropped = self.store.drop_dangling().await?;
+        debug!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            dropped = dropped.total(),
+            "integrity pass over the grants"
+        );
         if dropped.total() > 0 {
             let examples: Vec<String> = dropped
                 .examples
