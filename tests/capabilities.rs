@@ -55,8 +55,11 @@ fn capabilities_equal_the_go_connector_except_documented_differences() {
     ));
     let parsed: Value = serde_json::from_str(&ours).expect("capabilities output is JSON");
 
-    // The documented difference (README, "Differences from the Go connector"): group
-    // membership can be provisioned, so `group` also lists CAPABILITY_PROVISION.
+    // The documented differences (README, "Differences from the Go connector"): group
+    // membership can be provisioned, so `group` also lists CAPABILITY_PROVISION; every type
+    // can be fetched by id, so each lists CAPABILITY_TARGETED_SYNC (after SYNC, where the
+    // SDK's builder puts it) and the connector adds TARGETED_SYNC and
+    // SERVICE_MODE_TARGETED_SYNC.
     let (_, mut go) = fixture_json("go-baton-notion.capabilities.json");
     for rt in go["resourceTypeCapabilities"]
         .as_array_mut()
@@ -65,7 +68,14 @@ fn capabilities_equal_the_go_connector_except_documented_differences() {
         if rt["resourceType"]["id"] == "group" {
             rt["capabilities"] = json!(["CAPABILITY_SYNC", "CAPABILITY_PROVISION"]);
         }
+        let caps = rt["capabilities"].as_array_mut().expect("capabilities");
+        caps.insert(1, json!("CAPABILITY_TARGETED_SYNC"));
     }
+    let connector = go["connectorCapabilities"]
+        .as_array_mut()
+        .expect("connector capabilities");
+    connector.push(json!("CAPABILITY_TARGETED_SYNC"));
+    connector.push(json!("CAPABILITY_SERVICE_MODE_TARGETED_SYNC"));
     assert_eq!(parsed, go);
 
     // Resource types sorted by id; keys of each resource type in declaration order.

@@ -352,6 +352,8 @@ async fn unsupported_services_answer_unimplemented_at_once() {
     let channel = server.channel().await;
     let limit = Duration::from_secs(5);
 
+    // GetResource is served (targeted syncs, tests/parity.rs): a request naming no resource
+    // is refused at once.
     let getter = tokio::time::timeout(
         limit,
         ResourceGetterServiceClient::new(channel.clone())
@@ -359,8 +361,8 @@ async fn unsupported_services_answer_unimplemented_at_once() {
     )
     .await
     .expect("no hang")
-    .expect_err("unimplemented");
-    assert_eq!(getter.code(), tonic::Code::Unimplemented);
+    .expect_err("names no resource");
+    assert_eq!(getter.code(), tonic::Code::InvalidArgument);
 
     let asset = tokio::time::timeout(
         limit,

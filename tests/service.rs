@@ -816,3 +816,90 @@ async fn ready_only_once_hello_went_through() {
     assert_eq!(ready, Some(200), "ready after Hello");
     stop_all(daemon, fake, sim).await;
 }
+
+/// Issue #13: a full-sync task with `targeted_sync_resources` uploads a `partial` sync of just
+/// that user (its role grant, and the role it points at); `sync_resource_type_ids: [user]`
+/// uploads no grant pointing outside the artifact; `skip_grants` keeps entitlements only.
+#[tokio::test]
+async fn targeted_typed_and_grantless_sync_tasks_upload_what_was_asked() {
+    use baton_notion::baton::c1z::Reader;
+
+    let sim = start(Dataset::reference(), SimConfig::default()).await;
+    let fake = FakeC1::start().await;
+    fake.push(task(
+        "targeted",
+        TaskType::SyncFull(api::task::SyncFullTask {
+            targeted_sync_resources: vec![user(DAVE)],
+            ..Default::default()
+        }),
+    ));
+    fake.push(task(
+        "users",
+        TaskType::SyncFull(api::task::SyncFullTask {
+            sync_resource_type_ids: vec!["user".to_owned()],
+            ..Default::default()
+        }),
+    ));
+    fake.push(task(
+        "no-grants",
+        TaskType::SyncFull(api::task::SyncFullTask {
+            skip_grants: true,
+            ..Default::default()
+        }),
+    ));
+    let daemon = Daemon::start(&fake, &sim, &fake.secret.clone(), &[]).await;
+    for id in ["targeted", "users", "no-grants"] {
+        let finish = fake.finished(id, TASK_TIMEOUT).await;
+        assert!(
+            matches!(finish.final_state, Some(FinalState::Success(_))),
+            "{id}: {finish:?}\n{}",
+            daemon.stderr()
+        );
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let uploaded = |task_id: &str| {
+        let upload = fake
+            .shared
+            .with(|s| s.uploads.iter().find(|u| u.task_id == task_id).cloned())
+            .unwrap_or_else(|| panic!("{task_id} uploaded"));
+        let path = dir.path().join(format!("{task_id}.c1z"));
+        std::fs::write(&path, &upload.data).expect("write");
+        path
+    };
+
+    let targeted = uploaded("targeted");
+    let reader = Reader::open(&targeted).expect("opens");
+    let syncs = reader.syncs().expect("syncs");
+    assert_eq!(syncs.len(), 1, "{syncs:?}");
+    assert_eq!(syncs[0].sync_type, "partial");
+    let sid = syncs[0].sync_id.as_str();
+    let resources: Vec<String> = reader
+        .resources(sid, None)
+        .expect("resources")
+        .iter()
+        .map(|r| ids::resource_key(r.id.as_ref().expect("id")))
+        .collect();
+    assert_eq!(
+        resources,
+        [format!("user:{DAVE}"), "role:member".to_owned()]
+    );
+    let grants: Vec<String> = reader
+        .grants(sid, None)
+        .expect("grants")
+        .into_iter()
+        .map(|g| g.id)
+        .collect();
+    assert_eq!(grants, [format!("role:member:assigned:user:{DAVE}")]);
+
+    let users = ids_of(&uploaded("users"));
+    assert_eq!(users.resources.len(), 5, "{users:?}");
+    assert!(
+        users.grants.is_empty(),
+        "no role grant without roles: {users:?}"
+    );
+
+    let no_grants = ids_of(&uploaded("no-grants"));
+    assert!(!no_grants.entitlements.is_empty(), "{no_grants:?}");
+    assert!(no_grants.grants.is_empty(), "{no_grants:?}");
+    stop_all(daemon, fake, sim).await;
+}

@@ -484,7 +484,8 @@ async fn resource_type_selection_and_resources_only() {
         &[("BATON_SCIM_TOKEN", &token)],
     )
     .await;
-    assert_eq!(output.status.code(), Some(1));
+    // A usage error, found before any request (tests/cli.rs checks that nothing is sent).
+    assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.contains("unknown resource type \"users\""),

@@ -56,6 +56,30 @@ pub trait ConnectorClient: Send + Sync {
         req: v2::GrantsServiceListGrantsRequest,
     ) -> Result<v2::GrantsServiceListGrantsResponse>;
 
+    /// `GrantsService.ListGrants` for a sync that stores only the resource types in `scope`.
+    /// An in-process connector may then skip grants on other types' entitlements, which the
+    /// sync would drop anyway. The wire has no field for it, so the default (and any remote
+    /// client) ignores `scope`.
+    async fn list_grants_scoped(
+        &self,
+        req: v2::GrantsServiceListGrantsRequest,
+        scope: Option<&Arc<[String]>>,
+    ) -> Result<v2::GrantsServiceListGrantsResponse> {
+        let _ = scope;
+        self.list_grants(req).await
+    }
+
+    /// `ResourceGetterService.GetResource`: one resource by id (targeted syncs). `NotFound`
+    /// when it does not exist.
+    async fn get_resource(
+        &self,
+        _req: v2::ResourceGetterServiceGetResourceRequest,
+    ) -> Result<v2::ResourceGetterServiceGetResourceResponse> {
+        Err(ConnectorError::unimplemented(
+            "GetResource is not implemented by this client",
+        ))
+    }
+
     /// `GrantManagerService.Grant`.
     async fn grant(
         &self,
@@ -172,6 +196,7 @@ pub fn page_request(size: u32, token: &str) -> Result<PageRequest> {
     Ok(PageRequest {
         token: token.to_owned(),
         size,
+        resource_types: None,
     })
 }
 
@@ -265,14 +290,41 @@ impl<C: Connector> ConnectorClient for Local<C> {
         &self,
         req: v2::GrantsServiceListGrantsRequest,
     ) -> Result<v2::GrantsServiceListGrantsResponse> {
+        self.list_grants_scoped(req, None).await
+    }
+
+    async fn list_grants_scoped(
+        &self,
+        req: v2::GrantsServiceListGrantsRequest,
+        scope: Option<&Arc<[String]>>,
+    ) -> Result<v2::GrantsServiceListGrantsResponse> {
         let (syncer, resource) = self.syncer_for(req.resource.as_ref())?;
-        let page = page_request(req.page_size, &req.page_token)?;
+        let mut page = page_request(req.page_size, &req.page_token)?;
+        page.resource_types = scope.cloned();
         let out = syncer.grants(&resource, &page).await?;
         check_progress(&page, &out.next_token)?;
         Ok(v2::GrantsServiceListGrantsResponse {
             list: out.items,
             next_page_token: out.next_token,
             annotations: out.annotations,
+        })
+    }
+
+    async fn get_resource(
+        &self,
+        req: v2::ResourceGetterServiceGetResourceRequest,
+    ) -> Result<v2::ResourceGetterServiceGetResourceResponse> {
+        let id = req
+            .resource_id
+            .ok_or_else(|| ConnectorError::invalid_argument("the request names no resource"))?;
+        check_id("resource id", &id.resource)?;
+        let resource = self
+            .syncer(&id.resource_type)?
+            .get(&id, req.parent_resource_id.as_ref())
+            .await?;
+        Ok(v2::ResourceGetterServiceGetResourceResponse {
+            resource: Some(resource),
+            annotations: Vec::new(),
         })
     }
 

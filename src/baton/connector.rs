@@ -25,12 +25,25 @@ pub struct PageRequest {
     pub token: String,
     /// Requested page size; 0 lets the connector choose.
     pub size: u32,
+    /// The resource types the calling sync stores, when it stores only some (an in-process
+    /// sync with a type selection). A grant on another type's entitlement would be dropped by
+    /// the sync, so a syncer may skip producing it. `None`: all types (and always over gRPC,
+    /// whose requests carry no such field).
+    pub resource_types: Option<Arc<[String]>>,
 }
 
 impl PageRequest {
     /// The first page, at the connector's preferred size.
     pub fn first() -> Self {
         PageRequest::default()
+    }
+
+    /// Whether the caller stores resources of `resource_type` (see
+    /// [`PageRequest::resource_types`]).
+    pub fn syncs(&self, resource_type: &str) -> bool {
+        self.resource_types
+            .as_ref()
+            .is_none_or(|types| types.iter().any(|t| t == resource_type))
     }
 }
 
@@ -75,6 +88,20 @@ impl<T> Page<T> {
 pub trait ResourceSyncer: Send + Sync {
     /// The resource type this syncer serves (id, traits, annotations).
     fn resource_type(&self) -> v2::ResourceType;
+
+    /// One resource by id (`ResourceGetterService.GetResource`, used by targeted syncs). A
+    /// resource that does not exist (any more) is a `NotFound` error. The default answer is
+    /// `Unimplemented`: the type does not support targeted syncs.
+    async fn get(
+        &self,
+        _id: &v2::ResourceId,
+        _parent: Option<&v2::ResourceId>,
+    ) -> Result<v2::Resource> {
+        Err(unsupported(
+            "getting one resource",
+            &self.resource_type().id,
+        ))
+    }
 
     /// One page of resources, optionally under a parent.
     async fn list(

@@ -4,8 +4,13 @@
 //! and a message meant for the person running the connector. Connectors map their own errors
 //! into it, keeping the upstream service's words; the gRPC server turns it into a
 //! `tonic::Status` in one place, and the one-shot CLI prints the message as the final line.
+//!
+//! A failure caused by the application throttling the connector can carry [`ConnectorError::reset_at`]:
+//! when the application says it may be asked again. The gRPC server passes it on as a rate-limit
+//! description in the status details, so a caller waits exactly that long instead of guessing.
 
 use std::fmt;
+use std::time::{Duration, SystemTime};
 
 /// What kind of failure a [`ConnectorError`] is, in gRPC terms.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -65,6 +70,9 @@ pub struct ConnectorError {
     pub code: Code,
     /// One line for the operator, keeping the upstream service's own message.
     pub message: String,
+    /// When the upstream service said it may be asked again (it throttled us and gave a
+    /// reset time, e.g. HTTP `Retry-After`); `None` when it did not say.
+    pub reset_at: Option<SystemTime>,
 }
 
 impl ConnectorError {
@@ -73,7 +81,19 @@ impl ConnectorError {
         ConnectorError {
             code,
             message: message.into(),
+            reset_at: None,
         }
+    }
+
+    /// The same error, saying the upstream service may be asked again at `reset_at`.
+    pub fn with_reset_at(mut self, reset_at: SystemTime) -> Self {
+        self.reset_at = Some(reset_at);
+        self
+    }
+
+    /// The same error, saying the upstream service may be asked again `after` from now.
+    pub fn with_reset_after(self, after: Duration) -> Self {
+        self.with_reset_at(SystemTime::now() + after)
     }
 
     /// Shorthand for [`Code::InvalidArgument`].

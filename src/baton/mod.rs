@@ -4,20 +4,24 @@
 //! - [`client`]: the protocol-shaped interface the engine drives, and the in-process adapter.
 //! - [`sync`]: the sync engine, in the Go SDK's order, into a `.c1z`.
 //! - [`c1z`]: the artifact store (SQLite inside zstd), writer and reader.
-//! - [`ids`], [`annotations`], [`resource`]: id formats, `Any` packing, resource builders.
+//! - [`ids`], [`annotations`], [`resource`]: id formats, `Any` packing, resource builders;
+//!   [`bid`]: resource references as the SDK's `--sync-resources` takes them.
 //! - [`error`]: the error a connector reports, with its protocol code.
 //! - [`server`]: the `c1.connector.v2` gRPC services over any [`ConnectorClient`];
 //!   [`remote`]: a [`ConnectorClient`] over a gRPC channel to any Baton connector server.
 //! - [`service`]: service mode, a daemon that ConductorOne drives over `BatonService`.
+//! - [`ratelimit`]: rate-limit hints in gRPC error details and the `RateLimiterService`.
 //! - [`schema`]: protojson output (`capabilities`, `config`) from the proto descriptors.
 
 pub mod annotations;
+pub mod bid;
 pub mod c1z;
 pub mod client;
 pub mod connector;
 pub mod error;
 pub mod ids;
 pub mod provision;
+pub mod ratelimit;
 pub mod remote;
 pub mod resource;
 pub mod schema;

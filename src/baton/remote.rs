@@ -122,7 +122,12 @@ pub fn error_from_status(status: tonic::Status) -> ConnectorError {
             Code::Internal
         }
     };
-    ConnectorError::new(code, status.message().to_owned())
+    let err = ConnectorError::new(code, status.message().to_owned());
+    // A server that said when to come back (a `RateLimitDescription` in the details).
+    match super::ratelimit::reset_at_from_details(status.details()) {
+        Some(at) => err.with_reset_at(at),
+        None => err,
+    }
 }
 
 /// Declares one stub constructor per service, each with the raised message limit.
@@ -154,6 +159,10 @@ stub!(
 stub!(
     account_manager_stub,
     account_manager_service_client::AccountManagerServiceClient
+);
+stub!(
+    resource_getter_stub,
+    resource_getter_service_client::ResourceGetterServiceClient
 );
 stub!(
     resource_deleter_stub,
@@ -238,6 +247,18 @@ impl ConnectorClient for Remote {
             .map(tonic::Response::into_inner)
             .map_err(error_from_status)
     }
+
+    async fn get_resource(
+        &self,
+        req: v2::ResourceGetterServiceGetResourceRequest,
+    ) -> Result<v2::ResourceGetterServiceGetResourceResponse> {
+        resource_getter_stub(self)
+            .get_resource(req)
+            .await
+            .map(tonic::Response::into_inner)
+            .map_err(error_from_status)
+    }
+
     async fn grant(
         &self,
         req: v2::GrantManagerServiceGrantRequest,
@@ -280,5 +301,21 @@ impl ConnectorClient for Remote {
             .await
             .map(tonic::Response::into_inner)
             .map_err(error_from_status)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::SystemTime;
+
+    #[test]
+    fn a_rate_limit_description_in_the_details_becomes_the_reset_time() {
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_900_000_000);
+        let err = ConnectorError::new(Code::Unavailable, "slow down").with_reset_at(at);
+        let back = error_from_status(super::super::server::status(err.clone()));
+        assert_eq!(back, err);
+        let plain = error_from_status(tonic::Status::unavailable("busy"));
+        assert_eq!(plain.reset_at, None);
     }
 }

@@ -101,13 +101,15 @@ pub fn capabilities_json(caps: &v2::ConnectorCapabilities) -> Result<String, Sch
 }
 
 /// Puts capabilities into the Go SDK's order: resource types sorted by id; per-type
-/// capabilities SYNC, PROVISION, ACCOUNT_PROVISIONING, RESOURCE_DELETE, then any others by
+/// capabilities SYNC, TARGETED_SYNC, PROVISION, ACCOUNT_PROVISIONING, RESOURCE_DELETE (the order
+/// the SDK's builder appends them in), then any others by
 /// enum number; connector capabilities by enum number. Duplicates are dropped.
 pub fn normalize_capabilities(mut caps: v2::ConnectorCapabilities) -> v2::ConnectorCapabilities {
     use v2::Capability as C;
     fn rank(c: i32) -> (usize, i32) {
         let fixed = [
             C::Sync as i32,
+            C::TargetedSync as i32,
             C::Provision as i32,
             C::AccountProvisioning as i32,
             C::ResourceDelete as i32,

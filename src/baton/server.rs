@@ -17,9 +17,16 @@
 //!   answer `FailedPrecondition "provisioning is not enabled"` unless the server was started
 //!   with provisioning on; when it is on they go to the wrapped client (whose default answer is
 //!   `Unimplemented`). `DeleteResource` behaves exactly as `DeleteResourceV2`.
+//! - `ResourceGetterService.GetResource` (targeted syncs) goes to the wrapped client;
+//!   `NotFound` for a resource that is gone.
+//! - `c1.ratelimit.v1.RateLimiterService`, which the Go SDK's connector wrapper calls before
+//!   every call when its rate-limit interceptor is on, answers from the reset times the
+//!   connector's own errors carried ([`super::ratelimit::Limiter`]).
 //! - Everything else answers `Unimplemented` through the generated default stubs.
 //!
-//! Connector errors become `tonic::Status` in exactly one place, [`status`].
+//! Connector errors become `tonic::Status` in exactly one place, [`status`]; an error carrying
+//! a reset time ([`ConnectorError::reset_at`]: the application throttled us) gets a
+//! `RateLimitDescription` in its status details, so the caller knows how long to wait.
 //!
 //! Request fields recorded in spans and the messages of failed calls are a peer's text: they
 //! go through [`crate::text::one_line`] (escaped, bounded) before they reach a log.
@@ -55,6 +62,8 @@ use tracing::{info, instrument, warn};
 
 use super::client::ConnectorClient;
 use super::error::{Code, ConnectorError};
+use super::ratelimit::{Limiter, status_details};
+use crate::pb::c1::ratelimit::v1 as rl;
 use crate::pb::v2;
 
 /// The largest message the server accepts or sends (a page of 250 rich resources fits easily).
@@ -154,10 +163,12 @@ pub async fn serve(
         }
         builder = builder.tls_config(config)?;
     }
+    let limiter = Arc::new(Limiter::default());
     let svc = Arc::new(Services {
         client,
         provisioning: opts.provisioning,
         ready: opts.ready,
+        limiter: limiter.clone(),
     });
     info!(
         %addr,
@@ -212,6 +223,7 @@ pub async fn serve(
         .add_service(service!(
             credential_manager_service_server::CredentialManagerServiceServer
         ))
+        .add_service(rl::rate_limiter_service_server::RateLimiterServiceServer::from_arc(limiter))
         .serve_with_incoming_shutdown(incoming, signal);
     let grace = opts.shutdown_grace;
     let deadline = async move {
@@ -231,7 +243,8 @@ pub async fn serve(
     Ok(())
 }
 
-/// The one place a [`ConnectorError`] becomes a gRPC status; the message is kept as is.
+/// The one place a [`ConnectorError`] becomes a gRPC status; the message is kept as is, and a
+/// reset time becomes a `RateLimitDescription` in the details.
 pub fn status(err: ConnectorError) -> Status {
     let code = match err.code {
         Code::InvalidArgument => tonic::Code::InvalidArgument,
@@ -245,7 +258,10 @@ pub fn status(err: ConnectorError) -> Status {
         Code::Cancelled => tonic::Code::Cancelled,
         Code::Internal => tonic::Code::Internal,
     };
-    Status::new(code, err.message)
+    match status_details(code, &err) {
+        Some(details) => Status::with_details(code, err.message, details.into()),
+        None => Status::new(code, err.message),
+    }
 }
 
 /// The state behind every service: the client answering, and the server's switches.
@@ -256,6 +272,8 @@ struct Services {
     provisioning: bool,
     /// Set after a successful `Validate`.
     ready: Arc<AtomicBool>,
+    /// Learns reset times from failed calls; answers `RateLimiterService`.
+    limiter: Arc<Limiter>,
 }
 
 impl Services {
@@ -267,20 +285,26 @@ impl Services {
             Err(Status::failed_precondition(PROVISIONING_DISABLED))
         }
     }
-}
 
-/// Logs a failed call at warn and turns it into a status.
-///
-/// The message may quote outside text (a peer's request field, a Notion error line): it is
-/// logged through [`crate::text::one_line`], escaped and bounded, like every request field
-/// this module records.
-fn reply<T>(rpc: &str, result: Result<T, ConnectorError>) -> Result<Response<T>, Status> {
-    match result {
-        Ok(v) => Ok(Response::new(v)),
-        Err(err) => {
-            let error = crate::text::one_line(&err.message);
-            warn!(rpc, code = %err.code, %error, "call failed");
-            Err(status(err))
+    /// Logs a failed call at warn, tells the limiter its reset time, and turns it into a
+    /// status.
+    ///
+    /// The message may quote outside text (a peer's request field, a Notion error line): it is
+    /// logged through [`crate::text::one_line`], escaped and bounded, like every request field
+    /// this module records.
+    fn reply<T>(
+        &self,
+        rpc: &str,
+        result: Result<T, ConnectorError>,
+    ) -> Result<Response<T>, Status> {
+        match result {
+            Ok(v) => Ok(Response::new(v)),
+            Err(err) => {
+                let error = crate::text::one_line(&err.message);
+                warn!(rpc, code = %err.code, %error, "call failed");
+                self.limiter.observe(&err);
+                Err(status(err))
+            }
         }
     }
 }
@@ -297,7 +321,7 @@ impl v2::connector_service_server::ConnectorService for Services {
                 metadata: Some(metadata),
             }
         });
-        reply("GetMetadata", result)
+        self.reply("GetMetadata", result)
     }
 
     #[instrument(skip_all)]
@@ -307,7 +331,7 @@ impl v2::connector_service_server::ConnectorService for Services {
     ) -> Result<Response<v2::ConnectorServiceValidateResponse>, Status> {
         let result = self.client.validate().await;
         self.ready.store(result.is_ok(), Ordering::Relaxed);
-        reply("Validate", result)
+        self.reply("Validate", result)
     }
 
     async fn cleanup(
@@ -326,7 +350,7 @@ impl v2::resource_types_service_server::ResourceTypesService for Services {
         request: Request<v2::ResourceTypesServiceListResourceTypesRequest>,
     ) -> Result<Response<v2::ResourceTypesServiceListResourceTypesResponse>, Status> {
         let result = self.client.list_resource_types(request.into_inner()).await;
-        reply("ListResourceTypes", result)
+        self.reply("ListResourceTypes", result)
     }
 }
 
@@ -342,7 +366,7 @@ impl v2::resources_service_server::ResourcesService for Services {
         request: Request<v2::ResourcesServiceListResourcesRequest>,
     ) -> Result<Response<v2::ResourcesServiceListResourcesResponse>, Status> {
         let result = self.client.list_resources(request.into_inner()).await;
-        reply("ListResources", result)
+        self.reply("ListResources", result)
     }
 }
 
@@ -354,7 +378,7 @@ impl v2::entitlements_service_server::EntitlementsService for Services {
         request: Request<v2::EntitlementsServiceListEntitlementsRequest>,
     ) -> Result<Response<v2::EntitlementsServiceListEntitlementsResponse>, Status> {
         let result = self.client.list_entitlements(request.into_inner()).await;
-        reply("ListEntitlements", result)
+        self.reply("ListEntitlements", result)
     }
 
     #[instrument(skip_all)]
@@ -366,7 +390,7 @@ impl v2::entitlements_service_server::EntitlementsService for Services {
             .client
             .list_static_entitlements(request.into_inner())
             .await;
-        reply("ListStaticEntitlements", result)
+        self.reply("ListStaticEntitlements", result)
     }
 }
 
@@ -378,7 +402,7 @@ impl v2::grants_service_server::GrantsService for Services {
         request: Request<v2::GrantsServiceListGrantsRequest>,
     ) -> Result<Response<v2::GrantsServiceListGrantsResponse>, Status> {
         let result = self.client.list_grants(request.into_inner()).await;
-        reply("ListGrants", result)
+        self.reply("ListGrants", result)
     }
 }
 
@@ -390,7 +414,7 @@ impl v2::grant_manager_service_server::GrantManagerService for Services {
         request: Request<v2::GrantManagerServiceGrantRequest>,
     ) -> Result<Response<v2::GrantManagerServiceGrantResponse>, Status> {
         self.check_provisioning()?;
-        reply("Grant", self.client.grant(request.into_inner()).await)
+        self.reply("Grant", self.client.grant(request.into_inner()).await)
     }
 
     #[instrument(skip_all)]
@@ -399,7 +423,7 @@ impl v2::grant_manager_service_server::GrantManagerService for Services {
         request: Request<v2::GrantManagerServiceRevokeRequest>,
     ) -> Result<Response<v2::GrantManagerServiceRevokeResponse>, Status> {
         self.check_provisioning()?;
-        reply("Revoke", self.client.revoke(request.into_inner()).await)
+        self.reply("Revoke", self.client.revoke(request.into_inner()).await)
     }
 }
 
@@ -412,7 +436,7 @@ impl v2::account_manager_service_server::AccountManagerService for Services {
     ) -> Result<Response<v2::CreateAccountResponse>, Status> {
         self.check_provisioning()?;
         let result = self.client.create_account(request.into_inner()).await;
-        reply("CreateAccount", result)
+        self.reply("CreateAccount", result)
     }
 }
 
@@ -435,7 +459,7 @@ impl v2::resource_manager_service_server::ResourceManagerService for Services {
             .map(|r| v2::DeleteResourceResponse {
                 annotations: r.annotations,
             });
-        reply("DeleteResource", result)
+        self.reply("DeleteResource", result)
     }
 }
 
@@ -448,14 +472,24 @@ impl v2::resource_deleter_service_server::ResourceDeleterService for Services {
     ) -> Result<Response<v2::DeleteResourceV2Response>, Status> {
         self.check_provisioning()?;
         let result = self.client.delete_resource(request.into_inner()).await;
-        reply("DeleteResourceV2", result)
+        self.reply("DeleteResourceV2", result)
+    }
+}
+
+#[tonic::async_trait]
+impl v2::resource_getter_service_server::ResourceGetterService for Services {
+    #[instrument(skip_all)]
+    async fn get_resource(
+        &self,
+        request: Request<v2::ResourceGetterServiceGetResourceRequest>,
+    ) -> Result<Response<v2::ResourceGetterServiceGetResourceResponse>, Status> {
+        let result = self.client.get_resource(request.into_inner()).await;
+        self.reply("GetResource", result)
     }
 }
 
 // Registered so that clients get a prompt `Unimplemented` (the generated default stubs)
 // rather than an unknown-service error.
-#[tonic::async_trait]
-impl v2::resource_getter_service_server::ResourceGetterService for Services {}
 #[tonic::async_trait]
 impl v2::asset_service_server::AssetService for Services {}
 #[tonic::async_trait]

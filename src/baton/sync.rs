@@ -7,7 +7,18 @@
 //! 4. Unless entitlements and grants are skipped: per stored resource, `ListEntitlements`,
 //!    then per stored resource `ListGrants`, honouring `SkipEntitlements`, `SkipGrants` and
 //!    `SkipEntitlementsAndGrants` on the type or the resource.
-//! 5. Finish the sync run (stats) and save the file atomically.
+//! 5. Drop the grants that point outside the sync (entitlement, its resource or the principal
+//!    not stored — a type left out of the sync, or the application changing between pages),
+//!    as the SDK's syncer does for full syncs; they are counted in [`SyncReport::dropped`] and
+//!    logged, never lost silently.
+//! 6. Finish the sync run (stats) and save the file atomically.
+//!
+//! A **targeted sync** ([`SyncOptions::targeted`], the SDK's `--sync-resources`) is a
+//! `partial` sync appended to the artifact: resource types, then for each named resource
+//! `GetResource` (`NotFound`/`Unimplemented`: skipped with a warning), its entitlements and
+//! grants, and — as the SDK does — the resources those grants' entitlements belong to, when
+//! they are not in the sync yet. A partial sync is applied on top of a full one, so it keeps
+//! grants whose principal it does not hold.
 //!
 //! The store runs on its own thread ([`StoreThread`]): SQLite never blocks the async runtime,
 //! and network fetches overlap with writes. Items are written in batches of [`BATCH`] rows.
@@ -28,10 +39,12 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use super::annotations::{find, has};
-use super::c1z::{self, SaveReport, SyncId, SyncStats, SyncType};
+use super::c1z::{self, DanglingGrants, SaveReport, SyncId, SyncStats, SyncType};
 use super::client::ConnectorClient;
 use super::error::{Code, ConnectorError};
 use crate::pb::v2;
+
+mod targeted;
 
 /// Rows per store transaction (the Go SDK uses the same batch size).
 pub const BATCH: usize = 1000;
@@ -51,6 +64,13 @@ pub struct SyncOptions {
     pub cancel: CancellationToken,
     /// Told about progress (e.g. to draw progress bars); `None` for silence.
     pub observer: Option<Arc<dyn SyncObserver>>,
+    /// A targeted sync of just these resources (id, and parent id when they have one): a
+    /// `partial` sync holding each with its entitlements and grants. Empty: a full sync.
+    pub targeted: Vec<v2::Resource>,
+    /// Entitlements but no grants (the SDK's `--skip-grants`); the sync type is unchanged.
+    pub skip_grants: bool,
+    /// Validate, then record an empty full sync (the SDK's `--skip-full-sync`).
+    pub skip_full_sync: bool,
 }
 
 /// The phase a [`SyncProgress`] belongs to.
@@ -103,6 +123,9 @@ pub struct SyncReport {
     pub saved: SaveReport,
     /// Wall time from start to saved file.
     pub duration: Duration,
+    /// Grants dropped because their entitlement or principal is not in the sync (full syncs
+    /// only; see the module docs).
+    pub dropped: DanglingGrants,
 }
 
 /// Why a sync failed. The previous artifact is untouched in every case.
@@ -155,7 +178,9 @@ pub async fn sync_to_file(
     opts: SyncOptions,
 ) -> Result<SyncReport, SyncError> {
     let started = Instant::now();
-    let sync_type = if opts.skip_entitlements_and_grants {
+    let sync_type = if !opts.targeted.is_empty() {
+        SyncType::Partial
+    } else if opts.skip_entitlements_and_grants {
         SyncType::ResourcesOnly
     } else {
         SyncType::Full
@@ -164,12 +189,15 @@ pub async fn sync_to_file(
     let sync_id = store.start_sync(sync_type).await?;
     info!(sync_id = %sync_id, file = %out.display(), "sync started");
     let observer = opts.observer.clone();
+    let scope = opts.resource_types.as_deref().map(Arc::from);
     let mut engine = Engine {
         client,
         store,
         opts,
         out: out.to_path_buf(),
         resource_counts: HashMap::new(),
+        scope,
+        dropped: DanglingGrants::default(),
     };
     let ran = engine.run().await;
     if let Some(o) = &observer {
@@ -183,6 +211,7 @@ pub async fn sync_to_file(
         stats,
         saved,
         duration: started.elapsed(),
+        dropped: engine.dropped,
     })
 }
 
@@ -193,6 +222,10 @@ struct Engine<'a> {
     out: PathBuf,
     /// Resources stored per type, the totals of the entitlement and grant phases.
     resource_counts: HashMap<String, u64>,
+    /// The selected resource types, told to the connector with each grants request.
+    scope: Option<Arc<[String]>>,
+    /// What the integrity pass dropped.
+    dropped: DanglingGrants,
 }
 
 impl Engine<'_> {
@@ -222,9 +255,16 @@ impl Engine<'_> {
             .await
             .map_err(|e| connector_err("validating the connector", e))?;
         self.check_cancel()?;
+        if self.opts.skip_full_sync {
+            info!("skipping the sync (--skip-full-sync): recording an empty full sync");
+            return Ok(());
+        }
 
         let types = self.resource_types().await?;
         self.store.put(Rows::ResourceTypes(types.clone())).await?;
+        if !self.opts.targeted.is_empty() {
+            return self.targeted(&types).await;
+        }
 
         self.store.phase("list-resources").await?;
         for rt in &types {
@@ -244,14 +284,43 @@ impl Engine<'_> {
                 self.walk(&rt.id, Walk::Entitlements).await?;
             }
         }
-        self.store.phase("list-grants").await?;
-        for rt in &types {
-            if !has::<v2::SkipGrants>(&rt.annotations)
-                && !has::<v2::SkipEntitlementsAndGrants>(&rt.annotations)
-            {
-                self.walk(&rt.id, Walk::Grants).await?;
+        if !self.opts.skip_grants {
+            self.store.phase("list-grants").await?;
+            for rt in &types {
+                if !has::<v2::SkipGrants>(&rt.annotations)
+                    && !has::<v2::SkipEntitlementsAndGrants>(&rt.annotations)
+                {
+                    self.walk(&rt.id, Walk::Grants).await?;
+                }
             }
         }
+        self.drop_dangling().await
+    }
+
+    /// Drops (and counts, and logs) the grants that point outside this sync.
+    async fn drop_dangling(&mut self) -> Result<(), SyncError> {
+        let started = Instant::now();
+        let dropped = self.store.drop_dangling().await?;
+        debug!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            dropped = dropped.total(),
+            "integrity pass over the grants"
+        );
+        if dropped.total() > 0 {
+            let examples: Vec<String> = dropped
+                .examples
+                .iter()
+                .map(|id| crate::text::one_line(id))
+                .collect();
+            warn!(
+                dropped = dropped.total(),
+                missing_entitlement = dropped.missing_entitlement,
+                missing_principal = dropped.missing_principal,
+                examples = %examples.join(", "),
+                "dropped grants whose entitlement or principal is not in this sync"
+            );
+        }
+        self.dropped = dropped;
         Ok(())
     }
 
@@ -474,6 +543,7 @@ impl Engine<'_> {
         buffer: &mut Buffer,
     ) -> Result<(), SyncError> {
         let (client, page_size) = (self.client, self.opts.page_size);
+        let scope = self.scope.as_ref();
         follow_pages(
             |page_token| {
                 let req = v2::GrantsServiceListGrantsRequest {
@@ -483,7 +553,7 @@ impl Engine<'_> {
                     ..Default::default()
                 };
                 async move {
-                    let r = client.list_grants(req).await?;
+                    let r = client.list_grants_scoped(req, scope).await?;
                     Ok((r.list, r.next_page_token))
                 }
             },
@@ -581,6 +651,7 @@ enum Command {
         limit: usize,
         reply: Reply<Vec<(i64, v2::Resource)>>,
     },
+    DropDangling(Reply<DanglingGrants>),
     Finish(Reply<SyncStats>),
     Save(Reply<SaveReport>),
 }
@@ -658,6 +729,10 @@ impl StoreThread {
         .await
     }
 
+    async fn drop_dangling(&self) -> Result<DanglingGrants, SyncError> {
+        self.ask(Command::DropDangling).await
+    }
+
     async fn finish(&self) -> Result<SyncStats, SyncError> {
         self.ask(Command::Finish).await
     }
@@ -709,6 +784,10 @@ fn store_loop(writer: c1z::Writer, mut rx: mpsc::Receiver<Command>) {
                     take_failed(&mut failed)
                         .and_then(|()| w.resources_after(&type_id, after, limit)),
                 );
+            }
+            Command::DropDangling(reply) => {
+                let _ =
+                    reply.send(take_failed(&mut failed).and_then(|()| w.drop_dangling_grants()));
             }
             Command::Finish(reply) => {
                 let _ = reply.send(take_failed(&mut failed).and_then(|()| w.finish_sync()));

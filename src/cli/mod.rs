@@ -40,6 +40,8 @@ use tokio_util::sync::CancellationToken;
 pub use logging::{GlobalArgs, LogFormat, LogLevel, init_logging};
 pub use sync::{SyncArgs, summary};
 
+pub mod sdk_flags;
+
 const AFTER_HELP: &str = "\
 Every flag can also be set from the environment as BATON_<FLAG> (e.g. BATON_SCIM_TOKEN).
 
@@ -243,6 +245,7 @@ mod tests {
                 db_bytes: 1,
             },
             duration: Duration::from_secs(1),
+            dropped: Default::default(),
         };
         let text = summary(
             &report,

@@ -92,6 +92,14 @@ pub struct SyncArgs {
         global = true
     )]
     pub max_concurrency: u32,
+
+    /// The Baton SDK's targeted-sync and skip flags.
+    #[command(flatten)]
+    pub sdk: super::sdk_flags::SdkSyncFlags,
+
+    /// Baton SDK flags accepted and ignored on purpose.
+    #[command(flatten)]
+    pub ignored_sdk: super::sdk_flags::IgnoredSdkFlags,
 }
 
 impl SyncArgs {
@@ -132,7 +140,7 @@ pub(super) async fn sync(
     let client = args.client(base_url, token)?;
     let connector = Arc::new(NotionConnector::new(client));
     let local = Local::new(connector.clone());
-    let opts = SyncOptions {
+    let mut opts = SyncOptions {
         resource_types: (!args.sync_resource_types.is_empty()).then(|| {
             args.sync_resource_types
                 .iter()
@@ -144,7 +152,10 @@ pub(super) async fn sync(
         page_size: 0,
         cancel: cancel.clone(),
         observer: crate::ops::progress::observer(),
+        ..SyncOptions::default()
     };
+    args.sdk.apply(&mut opts)?;
+    args.ignored_sdk.log_given();
     let report = tokio::select! {
         r = sync_to_file(&local, &args.file, opts) => r?,
         () = cancel.cancelled() => bail!("sync interrupted; {} was left as it was", args.file.display()),
@@ -192,6 +203,17 @@ pub fn summary(
     }
     let _ = writeln!(out, "  {:<16}{:>8}", "entitlements", s.entitlements);
     let _ = writeln!(out, "  {:<16}{:>8}", "grants", s.grants);
+    let d = &report.dropped;
+    if d.total() > 0 {
+        let _ = writeln!(
+            out,
+            "  {:<16}{:>8}  (not in this sync: {} entitlement, {} principal)",
+            "dropped grants",
+            d.total(),
+            d.missing_entitlement,
+            d.missing_principal
+        );
+    }
     let total: u64 = requests.values().sum();
     let by: Vec<String> = requests
         .iter()
@@ -255,13 +277,14 @@ pub(super) async fn sync_remote(
         None => None,
     };
     let remote = crate::baton::remote::Remote::connect_with(&args.connector_addr, tls).await?;
-    let opts = SyncOptions {
+    let mut opts = SyncOptions {
         resource_types: (!sync.sync_resource_types.is_empty())
             .then(|| sync.sync_resource_types.clone()),
         skip_entitlements_and_grants: sync.skip_entitlements_and_grants,
         cancel: cancel.clone(),
         ..SyncOptions::default()
     };
+    sync.sdk.apply(&mut opts)?;
     let report = tokio::select! {
         r = sync_to_file(&remote, &sync.file, opts) => r?,
         () = cancel.cancelled() => bail!("sync interrupted; {} was left as it was", sync.file.display()),

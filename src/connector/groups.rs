@@ -163,6 +163,27 @@ impl ResourceSyncer for GroupSyncer {
         .map(|(_, page)| page)
     }
 
+    async fn get(
+        &self,
+        id: &v2::ResourceId,
+        _parent: Option<&v2::ResourceId>,
+    ) -> Result<v2::Resource, ConnectorError> {
+        // `GET /Groups/{id}`; a group that is gone answers 404 (NotFound). Its members are
+        // parked like a list page's, so the grants that follow need no second request.
+        let g = self
+            .client
+            .groups()
+            .get(&GroupId::from(id.resource.clone()))
+            .await
+            .map_err(map_error)?;
+        let members = g.members.as_deref().map(user_members);
+        let resource = group_resource(&g, members.as_deref());
+        if let Some(m) = members {
+            lock(&self.members).insert(g.id.to_string(), Parked::new(m));
+        }
+        Ok(resource)
+    }
+
     async fn entitlements(
         &self,
         resource: &v2::Resource,

@@ -173,5 +173,11 @@ pub fn map_error(err: notion::Error) -> ConnectorError {
             _ => Code::Internal,
         },
     };
-    ConnectorError::new(code, err.to_string())
+    let reset_after = err.retry_after();
+    let mapped = ConnectorError::new(code, err.to_string());
+    // A throttled answer's `Retry-After` travels on, so a gRPC caller waits exactly that long.
+    match reset_after {
+        Some(after) if code == Code::Unavailable => mapped.with_reset_after(after),
+        _ => mapped,
+    }
 }

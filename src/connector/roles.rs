@@ -154,6 +154,18 @@ impl ResourceSyncer for RoleSyncer {
         ))
     }
 
+    async fn get(
+        &self,
+        id: &v2::ResourceId,
+        _parent: Option<&v2::ResourceId>,
+    ) -> Result<v2::Resource, ConnectorError> {
+        // Static: no request.
+        let r = role(&id.resource).ok_or_else(|| {
+            ConnectorError::not_found(format!("no workspace role {:?}", id.resource))
+        })?;
+        Ok(role_resource(r, self.seats.seats(r.id)))
+    }
+
     async fn entitlements(
         &self,
         resource: &v2::Resource,

@@ -4,14 +4,15 @@
 //! Both are plain protobuf values; [`crate::baton::schema`] renders them as protojson. They
 //! follow the Go connector's outputs (`go-baton-notion.{capabilities,config_schema}.json`) except
 //! where this connector really does more — today: `PROVISION` on `group`, because it adds and
-//! removes group members (see "Differences from the Go connector" in the README). Nothing here
-//! needs credentials or the network.
+//! removes group members, and `TARGETED_SYNC` (per type) with `SERVICE_MODE_TARGETED_SYNC`,
+//! because every type can be fetched by id (see "Differences from the Go connector" in the
+//! README). Nothing here needs credentials or the network.
 
 use crate::pb::c1::config::v1 as config;
 use crate::pb::v2;
 
-/// The capabilities this connector has: every type syncs; roles and group memberships can be
-/// granted and revoked; users can be created (no password: Notion accounts sign in by email or
+/// The capabilities this connector has: every type syncs, also by id (targeted sync, in
+/// service mode too); roles and group memberships can be granted and revoked; users can be created (no password: Notion accounts sign in by email or
 /// SSO) and deprovisioned. Group PROVISION is more than the Go connector offers.
 pub fn capabilities() -> v2::ConnectorCapabilities {
     use v2::Capability as C;
@@ -27,16 +28,31 @@ pub fn capabilities() -> v2::ConnectorCapabilities {
         resource_type_capabilities: vec![
             with(
                 super::user_type(),
-                &[C::Sync, C::AccountProvisioning, C::ResourceDelete],
+                &[
+                    C::Sync,
+                    C::TargetedSync,
+                    C::AccountProvisioning,
+                    C::ResourceDelete,
+                ],
             ),
-            with(super::group_type(), &[C::Sync, C::Provision]),
-            with(super::role_type(), &[C::Sync, C::Provision]),
+            with(
+                super::group_type(),
+                &[C::Sync, C::TargetedSync, C::Provision],
+            ),
+            with(
+                super::role_type(),
+                &[C::Sync, C::TargetedSync, C::Provision],
+            ),
         ],
+        // As the Go SDK's builder: the per-type capabilities, plus SERVICE_MODE_TARGETED_SYNC
+        // because some type can be synced by id.
         connector_capabilities: [
             C::Provision,
             C::Sync,
             C::AccountProvisioning,
             C::ResourceDelete,
+            C::TargetedSync,
+            C::ServiceModeTargetedSync,
         ]
         .iter()
         .map(|c| *c as i32)
@@ -199,10 +215,15 @@ mod tests {
         let ints = |cs: &[C]| cs.iter().map(|c| *c as i32).collect::<Vec<_>>();
         assert_eq!(
             of("user"),
-            ints(&[C::Sync, C::AccountProvisioning, C::ResourceDelete])
+            ints(&[
+                C::Sync,
+                C::TargetedSync,
+                C::AccountProvisioning,
+                C::ResourceDelete
+            ])
         );
-        assert_eq!(of("group"), ints(&[C::Sync, C::Provision]));
-        assert_eq!(of("role"), ints(&[C::Sync, C::Provision]));
+        assert_eq!(of("group"), ints(&[C::Sync, C::TargetedSync, C::Provision]));
+        assert_eq!(of("role"), ints(&[C::Sync, C::TargetedSync, C::Provision]));
         // Connector-level capabilities sorted by enum number.
         assert_eq!(
             caps.connector_capabilities,
@@ -210,7 +231,9 @@ mod tests {
                 C::Provision,
                 C::Sync,
                 C::AccountProvisioning,
-                C::ResourceDelete
+                C::ResourceDelete,
+                C::TargetedSync,
+                C::ServiceModeTargetedSync,
             ])
         );
         let details = caps.credential_details.expect("credential details");

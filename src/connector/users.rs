@@ -10,7 +10,8 @@
 //!   `member`).
 //!
 //! The role grant is emitted while listing the user's grants, from the role kept in the
-//! profile: no extra request. A role value this connector does not know is kept in the profile
+//! profile: no extra request — and not at all when the calling sync does not store roles
+//! ([`PageRequest::syncs`]), since its entitlement would be missing from the artifact. A role value this connector does not know is kept in the profile
 //! and warned about once; it never fails a sync.
 
 use std::collections::BTreeSet;
@@ -23,10 +24,10 @@ use super::paging::{self, Sessions};
 use super::provision::{self, DeprovisionMode};
 use super::roles::{self, IMPLIED_ROLE};
 use super::seats::{SeatTally, Seats};
-use super::{lock, types, user_type};
+use super::{lock, map_error, types, user_type};
 use crate::baton::resource::{self, ProfileValue, UserSpec};
 use crate::baton::{ConnectorError, Page, PageRequest, ResourceSyncer, ids};
-use crate::notion::{self, User};
+use crate::notion::{self, User, UserId};
 use crate::pb::v2;
 use prost_types::Any;
 
@@ -196,6 +197,24 @@ impl ResourceSyncer for UserSyncer {
         Ok(listed)
     }
 
+    async fn get(
+        &self,
+        id: &v2::ResourceId,
+        _parent: Option<&v2::ResourceId>,
+    ) -> Result<v2::Resource, ConnectorError> {
+        // `GET /Users/{id}`; a user that is gone answers 404, which maps to NotFound.
+        let user = self
+            .client
+            .users()
+            .get(&UserId::from(id.resource.clone()))
+            .await
+            .map_err(map_error)?;
+        if let Some(r) = user.role.as_deref() {
+            self.note_role(r);
+        }
+        Ok(user_resource(&user))
+    }
+
     async fn entitlements(
         &self,
         _resource: &v2::Resource,
@@ -208,13 +227,17 @@ impl ResourceSyncer for UserSyncer {
     async fn grants(
         &self,
         resource: &v2::Resource,
-        _page: &PageRequest,
+        page: &PageRequest,
     ) -> Result<Page<v2::Grant>, ConnectorError> {
         let Some(uid) = resource.id.as_ref() else {
             return Err(ConnectorError::invalid_argument(
                 "the user resource has no id",
             ));
         };
+        // A sync without roles would only drop the grant: do not make it.
+        if !page.syncs(types::ROLE) {
+            return Ok(Page::empty());
+        }
         let role =
             resource::profile_str(resource.profile.as_ref(), ROLE_KEY).unwrap_or(IMPLIED_ROLE);
         let Some(r) = roles::role(role) else {

@@ -11,6 +11,7 @@
 //! - `record` (private): how one protobuf becomes one row (external ids, `GrantExpandable`
 //!   extraction, timestamps).
 //! - [`stats`]: [`SyncStats`] and the SQL that counts them.
+//! - [`integrity`]: finds and drops a sync's grants that point outside it.
 //! - [`writer`]: [`Writer`], which builds a sync in a private temp database and replaces the
 //!   artifact atomically.
 //! - [`reader`]: [`Reader`], which opens any v1 file (ours and the Go SDK's).
@@ -28,6 +29,7 @@
 
 pub mod container;
 mod error;
+pub mod integrity;
 pub mod reader;
 mod record;
 pub mod schema;
@@ -42,6 +44,7 @@ use serde::Serialize;
 
 pub use container::{ContainerFormat, ContainerHeader, read_container_header};
 pub use error::{Error, Result};
+pub use integrity::DanglingGrants;
 pub use reader::Reader;
 pub use stats::SyncStats;
 pub use writer::{SaveReport, Writer};

@@ -23,9 +23,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use prost::Message;
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension as _, params};
 use tempfile::TempDir;
 
+use super::integrity::{self, DanglingGrants};
 use super::record::{self, grant_columns, id_parts, resource_key};
 use super::schema::{self, RESOURCES};
 use super::{Error, Result, SyncId, SyncStats, SyncType, container, stats};
@@ -148,16 +149,37 @@ impl Writer {
     }
 
     /// Starts a new sync run: a fresh KSUID, `started_at` now, `sync_token=''`,
-    /// `grants_backfilled=1`. Fails if a sync is already in progress.
+    /// `grants_backfilled=1`. A `partial` (targeted) sync names the newest finished full sync
+    /// in the file as its `parent_sync_id`, as the SDK does. Fails if a sync is already in
+    /// progress.
     pub fn start_sync(&mut self, sync_type: SyncType) -> Result<SyncId> {
         if let Some(id) = &self.current {
             return Err(Error::SyncInProgress(id.to_string()));
         }
         let id = SyncId::generate();
+        let parent: String = if sync_type == SyncType::Partial {
+            self.conn
+                .query_row(
+                    "select sync_id from v1_sync_runs where ended_at is not null \
+                     and sync_type = 'full' order by ended_at desc, sync_id desc limit 1",
+                    [],
+                    |r| r.get(0),
+                )
+                .optional()?
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
         self.conn.execute(
-            "insert into v1_sync_runs (sync_id, started_at, sync_token, sync_type, grants_backfilled) \
-             values (?1, ?2, '', ?3, 1)",
-            params![id.as_str(), record::now_timestamp(), sync_type.as_str()],
+            "insert into v1_sync_runs \
+             (sync_id, started_at, sync_token, sync_type, parent_sync_id, grants_backfilled) \
+             values (?1, ?2, '', ?3, ?4, 1)",
+            params![
+                id.as_str(),
+                record::now_timestamp(),
+                sync_type.as_str(),
+                parent
+            ],
         )?;
         tracing::debug!(sync_id = %id, sync_type = %sync_type, "sync started");
         self.current = Some(id.clone());
@@ -349,6 +371,13 @@ impl Writer {
             .prepare_cached("update v1_sync_runs set sync_token = ?1 where sync_id = ?2")?
             .execute(params![token, sync_id])?;
         Ok(())
+    }
+
+    /// Deletes the current sync's grants whose entitlement or principal is not in it (see
+    /// [`super::integrity`]) and says what went.
+    pub fn drop_dangling_grants(&mut self) -> Result<DanglingGrants> {
+        let sync_id = self.sync_id()?.to_owned();
+        integrity::drop_dangling_grants(&self.conn, &sync_id)
     }
 
     /// Marks the current sync finished: counts its rows, stores the stats JSON and

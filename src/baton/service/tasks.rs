@@ -11,9 +11,10 @@
 //! | `hello` | another `Hello`, tagged with the task id | none |
 //! | anything else | nothing | error `Unimplemented`, not retryable |
 //!
-//! A full sync honours `sync_resource_type_ids` and `skip_entitlements_and_grants`; targeted
-//! syncs are answered `Unimplemented`; `skip_grants`, `skip_expand_grants` and
-//! `storage_engine` are ignored (the artifact then holds more than asked, never less).
+//! A full sync honours `sync_resource_type_ids`, `skip_entitlements_and_grants` and
+//! `skip_grants`; with `targeted_sync_resources` it is a targeted (`partial`) sync of just
+//! those resources, uploaded the same way. `skip_expand_grants` and `storage_engine` are
+//! ignored (this runtime never expands grants and writes SQLite only).
 //!
 //! Provisioning tasks are refused with a non-retryable `FailedPrecondition` (the gRPC server's
 //! words) unless provisioning is enabled, and then touch nothing. A connector error is retryable
@@ -322,13 +323,6 @@ impl Daemon {
         task: &api::task::SyncFullTask,
         cancel: &CancellationToken,
     ) -> Outcome {
-        if !task.targeted_sync_resources.is_empty() {
-            return Outcome::failed(
-                tonic::Code::Unimplemented,
-                "targeted syncs are not supported",
-                false,
-            );
-        }
         // Dropped (and deleted with its contents) on every way out of this function.
         let dir = match tempfile::Builder::new().prefix("baton-sync-").tempdir() {
             Ok(dir) => dir,
@@ -350,6 +344,8 @@ impl Daemon {
         let opts = SyncOptions {
             resource_types: (!types.is_empty()).then_some(types),
             skip_entitlements_and_grants: task.skip_entitlements_and_grants,
+            skip_grants: task.skip_grants,
+            targeted: task.targeted_sync_resources.clone(),
             cancel: cancel.clone(),
             ..SyncOptions::default()
         };
@@ -375,7 +371,9 @@ impl Daemon {
         };
         info!(
             sync_id = %report.sync_id,
+            targeted = task.targeted_sync_resources.len(),
             bytes = report.saved.bytes_written,
+            dropped_grants = report.dropped.total(),
             "sync finished; uploading the artifact"
         );
         match self.upload(task_id, &path, cancel).await {
