@@ -156,6 +156,69 @@ pub fn sweep_stale(dir: &Path, name: &str) -> Vec<PathBuf> {
     removed
 }
 
+/// The name prefix `<prefix><pid>-` for a private directory of this process that
+/// [`sweep_dead_owner_dirs`] may remove once the process is gone (service mode puts each sync
+/// in one of these under the system temp dir).
+pub fn owned_dir_prefix(prefix: &str) -> String {
+    format!("{prefix}{}-", std::process::id())
+}
+
+/// Removes the directories `<prefix><pid>-*` in `parent` whose process no longer exists: what
+/// a killed daemon left behind. Directories of live processes (or of a pid that has since been
+/// reused) stay. Failures are logged and skipped. Returns what was removed.
+pub fn sweep_dead_owner_dirs(parent: &Path, prefix: &str) -> Vec<PathBuf> {
+    let mut removed = Vec::new();
+    let Ok(entries) = fs::read_dir(parent) else {
+        return removed;
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(pid) = file_name
+            .to_str()
+            .and_then(|n| n.strip_prefix(prefix))
+            .and_then(|rest| rest.split_once('-'))
+            .and_then(|(pid, _)| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !entry.file_type().is_ok_and(|t| t.is_dir()) || process_alive(pid) {
+            continue;
+        }
+        let path = entry.path();
+        match fs::remove_dir_all(&path) {
+            Ok(()) => {
+                tracing::info!(path = %path.display(), pid, "removed the temporary directory of a process that is gone");
+                removed.push(path);
+            }
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "cannot remove the temporary directory of a process that is gone");
+            }
+        }
+    }
+    removed
+}
+
+/// Whether a process with this pid exists (`kill(pid, 0)`; a pid we may not signal exists).
+#[cfg(unix)]
+fn process_alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    if pid <= 0 {
+        // 0 and negatives address process groups, never one process: treat as live.
+        return true;
+    }
+    // SAFETY: signal 0 only checks for existence and permission; nothing is delivered.
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
+
+/// Without a way to ask, every owner counts as alive (nothing is swept).
+#[cfg(not(unix))]
+fn process_alive(_pid: u32) -> bool {
+    true
+}
+
 /// Whether `entry` is temporary work of a writer of the artifact named `name`: `.<name>.tmp-<pid>`
 /// (this version), `.<name>.XXXXXX.tmp` or `<name>.XXXXXX.tmp` (older versions' random names).
 fn is_stale_name(entry: &str, name: &str) -> bool {
@@ -270,6 +333,26 @@ mod tests {
         ] {
             assert!(!is_stale_name(keep, "sync.c1z"), "{keep}");
         }
+    }
+
+    #[test]
+    fn dirs_of_dead_processes_are_swept_and_live_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        // Above any pid_max Linux allows (2^22), so no such process exists.
+        let dead = d.join("baton-sync-4294967-abc");
+        let live = d.join(format!("{}abc", owned_dir_prefix("baton-sync-")));
+        let other = d.join("something-else-1-x");
+        for p in [&dead, &live, &other] {
+            fs::create_dir(p).unwrap();
+            fs::write(p.join("sync.c1z"), b"x").unwrap();
+        }
+        assert_eq!(
+            sweep_dead_owner_dirs(d, "baton-sync-"),
+            std::slice::from_ref(&dead)
+        );
+        assert!(!dead.exists());
+        assert!(live.exists() && other.exists());
     }
 
     #[test]
