@@ -629,8 +629,8 @@ fn dropping_a_writer_leaves_the_artifact_untouched() {
         w.start_sync(SyncType::Full).unwrap();
         w.put_resource_types(&resource_types()).unwrap();
         w.put_resources(&dataset().resources).unwrap();
-        // A temp dir exists while the writer is alive…
-        assert_eq!(dir_entries(dir.path()).len(), 2);
+        // A work dir and the lock file exist while the writer is alive…
+        assert_eq!(dir_entries(dir.path()).len(), 3);
     }
     // …and nothing but the untouched artifact after it is dropped.
     assert_eq!(fs::read(&out).unwrap(), before);

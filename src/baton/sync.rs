@@ -26,12 +26,17 @@
 //! the size of the workspace.
 //!
 //! A sync either completes and replaces the artifact, or fails and leaves the previous one
-//! untouched: the store writes to temporary files and only `save` renames into place.
-//! Cancellation is checked between pages.
+//! untouched: the store writes to temporary files and only `save` renames into place. The store
+//! holds the artifact's lock from open to save, so a second sync into the same file fails at
+//! once. Cancellation ends the listing at once (and is also checked between pages); during the
+//! save it is honoured up to the rename, and after the rename the sync counts as saved — so
+//! [`SyncError::Cancelled`] always means the artifact was left as it was, and `Ok` that it was
+//! replaced.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
@@ -199,13 +204,20 @@ pub async fn sync_to_file(
         scope,
         dropped: DanglingGrants::default(),
     };
-    let ran = engine.run().await;
+    let cancel = engine.opts.cancel.clone();
+    // Dropping the listing on cancellation is safe: nothing has touched `out` yet.
+    let ran = tokio::select! {
+        r = engine.run() => r,
+        () = cancel.cancelled() => Err(SyncError::Cancelled { path: out.to_path_buf() }),
+    };
     if let Some(o) = &observer {
         o.finish();
     }
     ran?;
     let stats = engine.store.finish().await?;
-    let saved = engine.store.save().await?;
+    // Not raced against `cancel`: the save itself gives up before the rename when cancelled,
+    // and once it has renamed, the truthful outcome is success.
+    let saved = engine.store.save(cancel).await?;
     Ok(SyncReport {
         sync_id,
         stats,
@@ -653,18 +665,22 @@ enum Command {
     },
     DropDangling(Reply<DanglingGrants>),
     Finish(Reply<SyncStats>),
-    Save(Reply<SaveReport>),
+    Save(CancellationToken, Reply<SaveReport>),
 }
 
 /// A [`c1z::Writer`] on a dedicated thread, fed through a bounded channel.
 ///
 /// Writes are sent without waiting for them (the channel bounds how far the producer can run
 /// ahead); the first write error is kept and reported by the next call that waits for an
-/// answer. Dropping the handle without `save` drops the writer, which removes its temp files.
+/// answer. Dropping the handle without `save` drops the writer, which removes its temp files
+/// and releases the artifact's lock; dropping it during `save` cancels the save before the
+/// rename (unless it already happened).
 pub struct StoreThread {
     tx: mpsc::Sender<Command>,
     path: PathBuf,
     thread: Option<std::thread::JoinHandle<()>>,
+    /// Set when the handle is dropped: a save still running gives up.
+    abandoned: Arc<AtomicBool>,
 }
 
 impl StoreThread {
@@ -675,14 +691,17 @@ impl StoreThread {
             source,
         })?;
         let (tx, rx) = mpsc::channel(8);
+        let abandoned = Arc::new(AtomicBool::new(false));
+        let flag = abandoned.clone();
         let thread = std::thread::Builder::new()
             .name("c1z-writer".into())
-            .spawn(move || store_loop(writer, rx))
+            .spawn(move || store_loop(writer, rx, &flag))
             .map_err(|_| SyncError::StoreThread)?;
         Ok(StoreThread {
             tx,
             path: out,
             thread: Some(thread),
+            abandoned,
         })
     }
 
@@ -695,9 +714,14 @@ impl StoreThread {
         self.send(make(reply)).await?;
         rx.await
             .map_err(|_| SyncError::StoreThread)?
-            .map_err(|source| SyncError::Store {
-                path: self.path.clone(),
-                source,
+            .map_err(|source| match source {
+                c1z::Error::Cancelled { .. } => SyncError::Cancelled {
+                    path: self.path.clone(),
+                },
+                source => SyncError::Store {
+                    path: self.path.clone(),
+                    source,
+                },
             })
     }
 
@@ -737,8 +761,9 @@ impl StoreThread {
         self.ask(Command::Finish).await
     }
 
-    async fn save(mut self) -> Result<SaveReport, SyncError> {
-        let report = self.ask(Command::Save).await;
+    /// Saves, giving up before the rename once `cancel` fires.
+    async fn save(mut self, cancel: CancellationToken) -> Result<SaveReport, SyncError> {
+        let report = self.ask(|reply| Command::Save(cancel, reply)).await;
         if let Some(t) = self.thread.take() {
             let _ = tokio::task::spawn_blocking(move || t.join()).await;
         }
@@ -746,7 +771,7 @@ impl StoreThread {
     }
 }
 
-fn store_loop(writer: c1z::Writer, mut rx: mpsc::Receiver<Command>) {
+fn store_loop(writer: c1z::Writer, mut rx: mpsc::Receiver<Command>, abandoned: &AtomicBool) {
     let mut writer = Some(writer);
     // The first failed write; every later answer reports it.
     let mut failed: Option<c1z::Error> = None;
@@ -792,9 +817,10 @@ fn store_loop(writer: c1z::Writer, mut rx: mpsc::Receiver<Command>) {
             Command::Finish(reply) => {
                 let _ = reply.send(take_failed(&mut failed).and_then(|()| w.finish_sync()));
             }
-            Command::Save(reply) => {
+            Command::Save(cancel, reply) => {
+                let cancelled = || cancel.is_cancelled() || abandoned.load(Ordering::Acquire);
                 let res = match (take_failed(&mut failed), writer.take()) {
-                    (Ok(()), Some(w)) => w.save(),
+                    (Ok(()), Some(w)) => w.save_unless(&cancelled),
                     (Err(e), _) => Err(e),
                     (Ok(()), None) => continue,
                 };
@@ -814,8 +840,10 @@ fn take_failed(failed: &mut Option<c1z::Error>) -> Result<(), c1z::Error> {
 
 impl Drop for StoreThread {
     fn drop(&mut self) {
-        // Closing the channel ends the thread, which drops the writer and its temp files. Wait
-        // for it so that "no temp file left" holds when the caller regains control.
+        // Closing the channel ends the thread, which drops the writer and its temp files (a
+        // save in progress gives up first). Wait for it so that "no temp file left" holds when
+        // the caller regains control.
+        self.abandoned.store(true, Ordering::Release);
         let (tx, _) = mpsc::channel(1);
         drop(std::mem::replace(&mut self.tx, tx));
         if let Some(t) = self.thread.take() {

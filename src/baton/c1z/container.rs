@@ -240,7 +240,21 @@ fn not_sqlite(src: &Path) -> Error {
 /// Writes `C1ZF\0` + one zstd frame of the file at `db` into `out`, flushed but not fsynced.
 ///
 /// Returns the number of bytes written to `out`. `out_path` is only used in errors.
+#[cfg(test)]
 pub(crate) fn compress(db: &Path, out: &mut File, out_path: &Path) -> Result<u64> {
+    compress_unless(db, out, out_path, &|| false)
+}
+
+/// [`compress`], asking `cancelled` before every [`BUF`]-sized chunk of input: once it says
+/// yes, compression stops with [`Error::Cancelled`] (naming `out_path`) and `out` holds an
+/// incomplete frame for the caller to discard. A chunk takes milliseconds, so even a database
+/// of many GiB stops promptly.
+pub(crate) fn compress_unless(
+    db: &Path,
+    out: &mut File,
+    out_path: &Path,
+    cancelled: &dyn Fn() -> bool,
+) -> Result<u64> {
     let input = File::open(db).map_err(Error::io("open", db))?;
     let db_len = input.metadata().map_err(Error::io("stat", db))?.len();
     let mut input = BufReader::with_capacity(BUF, input);
@@ -256,7 +270,23 @@ pub(crate) fn compress(db: &Path, out: &mut File, out_path: &Path) -> Result<u64
     enc.multithread(workers()).map_err(write_err)?;
     enc.set_parameter(zstd::stream::raw::CParameter::JobSize(JOB_BYTES))
         .map_err(write_err)?;
-    let copied = io::copy(&mut input, &mut enc).map_err(write_err)?;
+    let mut buf = vec![0u8; BUF];
+    let mut copied: u64 = 0;
+    loop {
+        if cancelled() {
+            return Err(Error::Cancelled {
+                path: out_path.to_path_buf(),
+            });
+        }
+        let n = match input.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::io("read", db)(e)),
+        };
+        enc.write_all(&buf[..n]).map_err(write_err)?;
+        copied += n as u64;
+    }
     if copied != db_len {
         // The database changed under us; the pledged size would be wrong.
         return Err(write_err(io::Error::other(format!(
@@ -342,6 +372,36 @@ mod tests {
         let not_db = pack(dir.path(), b"hello, not a database at all");
         let err = decompress(&not_db, &out).unwrap_err();
         assert!(matches!(err, Error::NotSqlite { .. }), "{err}");
+    }
+
+    #[test]
+    fn compression_stops_at_the_first_check_after_cancellation() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("in.db");
+        // 8 chunks of input: a check before each, and one that sees the end.
+        std::fs::write(&db, sqlite_like(8 * BUF - SQLITE_MAGIC.len())).unwrap();
+        let path = dir.path().join("out.c1z");
+        let mut f = File::create(&path).unwrap();
+        let checks = std::cell::Cell::new(0u32);
+        let cancel_at = 3;
+        let err = compress_unless(&db, &mut f, &path, &|| {
+            checks.set(checks.get() + 1);
+            checks.get() >= cancel_at
+        })
+        .unwrap_err();
+        assert!(matches!(err, Error::Cancelled { .. }), "{err}");
+        // Cancelled at the very check that saw it: no chunk was compressed after it.
+        assert_eq!(checks.get(), cancel_at);
+
+        let checks = std::cell::Cell::new(0u32);
+        let mut f = File::create(&path).unwrap();
+        compress_unless(&db, &mut f, &path, &|| {
+            checks.set(checks.get() + 1);
+            false
+        })
+        .unwrap();
+        // Asked at least once per chunk of input.
+        assert!(checks.get() >= 8, "{} checks", checks.get());
     }
 
     #[test]

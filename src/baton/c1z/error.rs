@@ -110,6 +110,26 @@ pub enum Error {
     #[error("no sync is in progress: call Writer::start_sync first")]
     NoSyncInProgress,
 
+    /// Another writer holds the artifact's lock (see `lock`): two syncs into one file would
+    /// silently lose one of them.
+    #[error(
+        "another sync ({}) is writing this file; wait for it to finish, or write to another file",
+        match holder { Some(pid) => format!("process {pid}"), None => "process id unknown".to_owned() }
+    )]
+    Locked {
+        /// The artifact.
+        path: PathBuf,
+        /// The pid the holder wrote into the lock file, if it had written it yet.
+        holder: Option<u32>,
+    },
+
+    /// The save was cancelled before the new artifact replaced the old one.
+    #[error("{}: saving was cancelled; the file was left as it was", path.display())]
+    Cancelled {
+        /// The artifact, untouched.
+        path: PathBuf,
+    },
+
     /// `Writer::start_sync` was called while another sync is still running.
     #[error("sync {0} is still in progress; finish it before starting another")]
     SyncInProgress(String),

@@ -14,11 +14,16 @@
 //! - [`integrity`]: finds and drops a sync's grants that point outside it.
 //! - [`writer`]: [`Writer`], which builds a sync in a private temp database and replaces the
 //!   artifact atomically.
+//! - [`lock`]: [`ArtifactLock`], one writer per artifact (`<artifact>.lock`), and the sweep of
+//!   temporary work that killed writers left beside it.
 //! - [`reader`]: [`Reader`], which opens any v1 file (ours and the Go SDK's).
 //!
 //! # Invariants
 //! - The artifact on disk is only ever replaced by a rename of a complete, fsynced file; a
-//!   failed or abandoned sync leaves the previous artifact byte-for-byte intact.
+//!   failed, cancelled or abandoned sync leaves the previous artifact byte-for-byte intact.
+//! - At most one writer per artifact at a time, across processes; its temporary files live in
+//!   `.<name>.tmp-<pid>` beside the artifact, and a writer killed outright leaves them for the
+//!   next writer of that artifact to remove.
 //! - The schema is the SDK's, not ours: tables are created exactly as the spec lists them, and
 //!   older files are only ever extended (missing optional columns and indexes added), never
 //!   rewritten.
@@ -30,6 +35,7 @@
 pub mod container;
 mod error;
 pub mod integrity;
+pub mod lock;
 pub mod reader;
 mod record;
 pub mod schema;
@@ -45,6 +51,7 @@ use serde::Serialize;
 pub use container::{ContainerFormat, ContainerHeader, read_container_header};
 pub use error::{Error, Result};
 pub use integrity::DanglingGrants;
+pub use lock::ArtifactLock;
 pub use reader::Reader;
 pub use stats::SyncStats;
 pub use writer::{SaveReport, Writer};

@@ -1,16 +1,25 @@
 //! [`Writer`]: builds one or more sync runs into a `.c1z`, then replaces the file atomically.
 //!
 //! # Lifecycle
-//! [`Writer::open`] creates a private temp dir beside the output (so the final rename stays on one
-//! file system) and either unpacks the existing artifact into it — the new sync is *appended*, as
-//! the Go SDK does — or creates a fresh database. [`Writer::start_sync`], the `put_*` calls and
-//! [`Writer::finish_sync`] fill it. [`Writer::save`] applies retention, compacts the database
-//! into a self-contained rollback-journal file, compresses it to `<out>.<random>.tmp`, fsyncs,
-//! renames over `<out>` and fsyncs the directory.
+//! [`Writer::open`] locks the artifact ([`ArtifactLock`]: one writer per file; a second one fails
+//! at once naming the holder's pid), sweeps temporary work that dead writers of the same
+//! artifact left behind, and creates its work directory `.<name>.tmp-<pid>` beside the output
+//! (so the final rename stays on one file system). It then either unpacks the existing artifact
+//! into it — the new sync is *appended*, as the Go SDK does — or creates a fresh database.
+//! [`Writer::start_sync`], the `put_*` calls and [`Writer::finish_sync`] fill it.
+//! [`Writer::save`] applies retention, compacts the database into a self-contained
+//! rollback-journal file, compresses it into the work directory, fsyncs, renames it over
+//! `<out>`, fsyncs the directory, removes the work directory and releases the lock.
+//! [`Writer::save_unless`] does the same but gives up before the rename once asked to.
 //!
 //! # Invariants
 //! - `<out>` is touched exactly once: by the final rename in [`Writer::save`]. Any earlier
-//!   failure, or dropping the writer, removes every temp file and leaves `<out>` as it was.
+//!   failure or cancellation, or dropping the writer, removes the work directory and leaves
+//!   `<out>` as it was. A writer killed outright leaves its work directory; the next writer of
+//!   the same artifact removes it (only a writer holding the lock does, so no live one loses
+//!   its files).
+//! - The lock is held from [`Writer::open`] until the writer is gone, so nobody else writes
+//!   `<out>` in between.
 //! - While building, SQLite runs with relaxed durability (`synchronous=OFF`, in-memory rollback
 //!   journal): the temp database is worthless after a crash anyway. Rollback still works, so a
 //!   failed batch leaves no partial rows.
@@ -22,11 +31,14 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
 use prost::Message;
 use rusqlite::{Connection, OptionalExtension as _, params};
-use tempfile::TempDir;
 
 use super::integrity::{self, DanglingGrants};
+use super::lock::{self, ArtifactLock};
 use super::record::{self, grant_columns, id_parts, resource_key};
 use super::schema::{self, RESOURCES};
 use super::{Error, Result, SyncId, SyncStats, SyncType, container, stats};
@@ -41,6 +53,14 @@ pub const KEEP_FULL_SYNCS: usize = 2;
 const CACHE_KIB: i64 = 16 * 1024;
 /// Page cache while compacting in [`Writer::save`]: 8 MiB.
 const VACUUM_CACHE_KIB: i64 = 8 * 1024;
+/// How often a long SQLite statement in [`Writer::save_unless`] looks at the cancel check.
+const CANCEL_POLL: Duration = Duration::from_millis(20);
+
+/// Test hook, not a setting: when this environment variable names a file,
+/// [`Writer::save_unless`] creates that file once the new artifact is complete and then waits,
+/// right before the rename, until the file is deleted, the save is cancelled, or 30 s pass.
+/// Tests use it to interrupt a save deterministically (`tests/artifact.rs`).
+pub const TEST_PAUSE_BEFORE_RENAME_ENV: &str = "BATON_C1Z_TEST_PAUSE_BEFORE_RENAME";
 
 /// What [`Writer::save`] wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,7 +78,8 @@ pub struct SaveReport {
 /// Blocking; run it on a dedicated thread. Dropping it without [`Writer::save`] discards
 /// everything written and leaves the output file untouched.
 pub struct Writer {
-    // Field order matters: the connection closes before the temp dir is removed.
+    // Field order matters: the connection closes before the work dir is removed, and the lock
+    // is released last.
     /// The build database, inside `dir`.
     conn: Connection,
     /// The current sync, between `start_sync` and `finish_sync`.
@@ -67,8 +88,9 @@ pub struct Writer {
     out: PathBuf,
     /// The build database's path.
     db_path: PathBuf,
-    /// Private temp dir beside `out`; removed on drop.
-    dir: TempDir,
+    /// Work dir `.<name>.tmp-<pid>` beside `out`, holding the artifact's lock; removed (and
+    /// the lock released) on drop.
+    dir: WorkDir,
 }
 
 impl std::fmt::Debug for Writer {
@@ -84,20 +106,24 @@ impl std::fmt::Debug for Writer {
 impl Writer {
     /// Starts work on `out`.
     ///
-    /// The database is built in a private temp dir created in `out`'s parent directory. If `out`
-    /// exists and is a valid v1 c1z, its database is unpacked first and new syncs are appended
-    /// to it (older SDK schemas are extended with the missing optional columns). If `out` exists
-    /// but is not a readable v1 c1z, this fails and `out` is left alone.
+    /// Fails at once with [`Error::Locked`] while another writer (in this or another process)
+    /// has `out` open. Otherwise removes what interrupted writers of `out` left beside it and
+    /// builds the database in the work dir `.<name>.tmp-<pid>` in `out`'s parent directory. If
+    /// `out` exists and is a valid v1 c1z, its database is unpacked first and new syncs are
+    /// appended to it (older SDK schemas are extended with the missing optional columns). If
+    /// `out` exists but is not a readable v1 c1z, this fails and `out` is left alone.
     pub fn open(out: &Path) -> Result<Writer> {
-        let name = out.file_name().ok_or_else(|| Error::InvalidPath {
-            path: out.to_path_buf(),
-        })?;
+        let name = out
+            .file_name()
+            .ok_or_else(|| Error::InvalidPath {
+                path: out.to_path_buf(),
+            })?
+            .to_string_lossy()
+            .into_owned();
         let parent = parent_dir(out);
-        let dir = tempfile::Builder::new()
-            .prefix(&format!(".{}.", name.to_string_lossy()))
-            .suffix(".tmp")
-            .tempdir_in(parent)
-            .map_err(Error::io("create a temp dir in", parent))?;
+        let lock = ArtifactLock::acquire(out)?;
+        lock::sweep_stale(parent, &name);
+        let dir = WorkDir::create(parent.join(lock::work_dir_name(&name)), lock)?;
         let db_path = dir.path().join("build.db");
 
         let existing = match fs::metadata(out) {
@@ -412,6 +438,18 @@ impl Writer {
     /// A sync that was started but not finished is saved as it is (no `ended_at`): a checkpoint
     /// readers show only while it is recent and no finished full sync exists.
     pub fn save(self) -> Result<SaveReport> {
+        self.save_unless(&|| false)
+    }
+
+    /// [`Writer::save`], unless `cancelled` says so before the rename: then it stops with
+    /// [`Error::Cancelled`], removes its temporary files and leaves `out` as it was.
+    ///
+    /// `cancelled` is asked before each step, every few milliseconds while SQLite compacts
+    /// (the statement is interrupted), between 1 MiB chunks of compression, and one last time
+    /// right before the rename; after the rename the save is done and reports success whatever
+    /// `cancelled` says. So a save of any size stops within a fraction of a second of being
+    /// asked to, and the answer says truthfully whether `out` was replaced.
+    pub fn save_unless(self, cancelled: &(dyn Fn() -> bool + Sync)) -> Result<SaveReport> {
         let Writer {
             conn,
             out,
@@ -419,75 +457,218 @@ impl Writer {
             dir,
             ..
         } = self;
-        apply_retention(&conn)?;
-
-        // Compact into a fresh, self-contained file; the build database is then discarded.
-        let final_db = dir.path().join("final.db");
-        conn.pragma_update_and_check(None, "journal_mode", "DELETE", |_| Ok(()))?;
-        // VACUUM INTO gives the copy the source's cache size; a sequential copy needs little.
-        conn.pragma_update(None, "cache_size", -VACUUM_CACHE_KIB)?;
-        conn.execute("vacuum into ?1", [final_db.to_string_lossy()])?;
-        conn.close().map_err(|(_, e)| e)?;
-        let _ = fs::remove_file(&db_path);
-        {
-            let check = Connection::open(&final_db)?;
-            let mode: String =
-                check.pragma_update_and_check(None, "journal_mode", "DELETE", |r| r.get(0))?;
-            if !mode.eq_ignore_ascii_case("delete") {
-                return Err(Error::Schema {
-                    path: out,
-                    detail: format!("the compacted database stayed in journal mode {mode}"),
-                });
-            }
-            let page_size: i64 = check.pragma_query_value(None, "page_size", |r| r.get(0))?;
-            if page_size != 4096 {
-                // Only reachable when appending to a file with another page size.
-                check.pragma_update(None, "page_size", 4096)?;
-                check.execute_batch("vacuum")?;
-            }
-            check.close().map_err(|(_, e)| e)?;
-        }
-        let db_bytes = fs::metadata(&final_db)
-            .map_err(Error::io("stat", &final_db))?
-            .len();
-
-        let parent = parent_dir(&out);
-        let name = out
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let mut tmp = tempfile::Builder::new()
-            .prefix(&format!("{name}."))
-            .suffix(".tmp")
-            .tempfile_in(parent)
-            .map_err(Error::io("create a temp file in", parent))?;
-        let tmp_path = tmp.path().to_path_buf();
-        // Keep the permissions of the artifact being replaced (new files stay owner-only).
-        if let Ok(meta) = fs::metadata(&out) {
-            let _ = fs::set_permissions(&tmp_path, meta.permissions());
-        }
-        let bytes_written = container::compress(&final_db, tmp.as_file_mut(), &tmp_path)?;
-        tmp.as_file()
-            .sync_all()
-            .map_err(Error::io("fsync", &tmp_path))?;
-        tmp.persist(&out).map_err(|e| Error::Io {
-            op: "rename the new artifact over",
-            path: out.clone(),
-            source: e.error,
-        })?;
-        if let Err(e) = sync_dir(parent) {
-            // The rename has happened; the new artifact is in place either way.
-            tracing::warn!(dir = %parent.display(), error = %e, "could not fsync the directory");
-        }
-        if let Err(e) = dir.close() {
-            tracing::warn!(error = %e, "could not remove the c1z temp dir");
-        }
+        // The connection is closed inside; the work dir, and with it the lock, goes last.
+        let saved = save_in(conn, &out, &db_path, &dir, cancelled);
+        drop(dir);
+        let (bytes_written, db_bytes) = saved?;
         tracing::debug!(path = %out.display(), bytes_written, db_bytes, "c1z saved");
         Ok(SaveReport {
             path: out,
             bytes_written,
             db_bytes,
         })
+    }
+}
+
+/// The body of [`Writer::save_unless`]: everything up to and including the rename. Returns the
+/// artifact's and the database's sizes.
+fn save_in(
+    conn: Connection,
+    out: &Path,
+    db_path: &Path,
+    dir: &WorkDir,
+    cancelled: &(dyn Fn() -> bool + Sync),
+) -> Result<(u64, u64)> {
+    let stop = |e: Error| match e {
+        Error::Cancelled { .. } => Error::Cancelled {
+            path: out.to_path_buf(),
+        },
+        e => e,
+    };
+    let check = || {
+        if cancelled() {
+            Err(Error::Cancelled {
+                path: out.to_path_buf(),
+            })
+        } else {
+            Ok(())
+        }
+    };
+    check()?;
+    interruptible(&conn, cancelled, || apply_retention(&conn)).map_err(stop)?;
+    check()?;
+
+    // Compact into a fresh, self-contained file; the build database is then discarded.
+    let final_db = dir.path().join("final.db");
+    conn.pragma_update_and_check(None, "journal_mode", "DELETE", |_| Ok(()))?;
+    // VACUUM INTO gives the copy the source's cache size; a sequential copy needs little.
+    conn.pragma_update(None, "cache_size", -VACUUM_CACHE_KIB)?;
+    interruptible(&conn, cancelled, || {
+        conn.execute("vacuum into ?1", [final_db.to_string_lossy()])?;
+        Ok(())
+    })
+    .map_err(stop)?;
+    conn.close().map_err(|(_, e)| e)?;
+    let _ = fs::remove_file(db_path);
+    check()?;
+    {
+        let check = Connection::open(&final_db)?;
+        let mode: String =
+            check.pragma_update_and_check(None, "journal_mode", "DELETE", |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("delete") {
+            return Err(Error::Schema {
+                path: out.to_path_buf(),
+                detail: format!("the compacted database stayed in journal mode {mode}"),
+            });
+        }
+        let page_size: i64 = check.pragma_query_value(None, "page_size", |r| r.get(0))?;
+        if page_size != 4096 {
+            // Only reachable when appending to a file with another page size.
+            check.pragma_update(None, "page_size", 4096)?;
+            interruptible(&check, cancelled, || Ok(check.execute_batch("vacuum")?))
+                .map_err(stop)?;
+        }
+        check.close().map_err(|(_, e)| e)?;
+    }
+    let db_bytes = fs::metadata(&final_db)
+        .map_err(Error::io("stat", &final_db))?
+        .len();
+
+    let parent = parent_dir(out);
+    // Inside the work dir, so a crash leaves it where the next writer sweeps.
+    let tmp_path = dir.path().join("new.c1z");
+    let mut tmp = create_private(&tmp_path)?;
+    // Keep the permissions of the artifact being replaced (new files stay owner-only).
+    if let Ok(meta) = fs::metadata(out) {
+        let _ = fs::set_permissions(&tmp_path, meta.permissions());
+    }
+    let bytes_written =
+        container::compress_unless(&final_db, &mut tmp, &tmp_path, cancelled).map_err(stop)?;
+    tmp.sync_all().map_err(Error::io("fsync", &tmp_path))?;
+    drop(tmp);
+    let _ = fs::remove_file(&final_db);
+    pause_for_tests(cancelled);
+    // The last moment to give up: from the rename on, the new sync is saved.
+    check()?;
+    fs::rename(&tmp_path, out).map_err(Error::io("rename the new artifact over", out))?;
+    if let Err(e) = sync_dir(parent) {
+        // The rename has happened; the new artifact is in place either way.
+        tracing::warn!(dir = %parent.display(), error = %e, "could not fsync the directory");
+    }
+    Ok((bytes_written, db_bytes))
+}
+
+/// A writer's work directory, removed with everything in it when dropped — and only then is
+/// the artifact's lock released, so no other writer ever sees it half-removed.
+#[derive(Debug)]
+struct WorkDir {
+    path: PathBuf,
+    /// Released after `Drop::drop` has removed the directory (fields drop after it).
+    _lock: ArtifactLock,
+}
+
+impl WorkDir {
+    /// Creates `path` (owner-only). One left by an earlier writer with this pid is replaced:
+    /// `lock` proves it cannot belong to a live writer.
+    fn create(path: PathBuf, lock: ArtifactLock) -> Result<WorkDir> {
+        let mut builder = fs::DirBuilder::new();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            builder.mode(0o700);
+        }
+        if let Err(e) = builder.create(&path) {
+            if e.kind() != std::io::ErrorKind::AlreadyExists {
+                return Err(Error::io("create the work directory", &path)(e));
+            }
+            fs::remove_dir_all(&path).map_err(Error::io("remove the old work directory", &path))?;
+            builder
+                .create(&path)
+                .map_err(Error::io("create the work directory", &path))?;
+        }
+        Ok(WorkDir { path, _lock: lock })
+    }
+
+    fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for WorkDir {
+    fn drop(&mut self) {
+        match fs::remove_dir_all(&self.path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                tracing::warn!(dir = %self.path.display(), error = %e, "could not remove the c1z work directory; the next sync into the same file removes it");
+            }
+        }
+    }
+}
+
+/// Creates a new owner-only file for writing.
+fn create_private(path: &Path) -> Result<fs::File> {
+    let mut opts = fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    opts.open(path).map_err(Error::io("create", path))
+}
+
+/// Runs the SQLite work `f` on `conn`, interrupting it once `cancelled` says so (checked every
+/// [`CANCEL_POLL`] from a helper thread); an interrupted statement becomes [`Error::Cancelled`].
+fn interruptible<T>(
+    conn: &Connection,
+    cancelled: &(dyn Fn() -> bool + Sync),
+    f: impl FnOnce() -> Result<T>,
+) -> Result<T> {
+    let handle = conn.get_interrupt_handle();
+    let done = AtomicBool::new(false);
+    let interrupted = AtomicBool::new(false);
+    let result = std::thread::scope(|scope| {
+        let watcher = scope.spawn(|| {
+            while !done.load(Ordering::Acquire) {
+                if cancelled() {
+                    interrupted.store(true, Ordering::Release);
+                    handle.interrupt();
+                    return;
+                }
+                std::thread::park_timeout(CANCEL_POLL);
+            }
+        });
+        let result = f();
+        done.store(true, Ordering::Release);
+        watcher.thread().unpark();
+        result
+    });
+    match result {
+        Err(Error::Sqlite(e))
+            if interrupted.load(Ordering::Acquire)
+                && e.sqlite_error_code() == Some(rusqlite::ErrorCode::OperationInterrupted) =>
+        {
+            Err(Error::Cancelled {
+                path: PathBuf::new(),
+            })
+        }
+        other => other,
+    }
+}
+
+/// The [`TEST_PAUSE_BEFORE_RENAME_ENV`] hook (does nothing unless the variable is set).
+fn pause_for_tests(cancelled: &dyn Fn() -> bool) {
+    let Some(marker) = std::env::var_os(TEST_PAUSE_BEFORE_RENAME_ENV) else {
+        return;
+    };
+    let marker = PathBuf::from(marker);
+    if fs::write(&marker, b"paused before rename\n").is_err() {
+        return;
+    }
+    let until = Instant::now() + Duration::from_secs(30);
+    while marker.exists() && !cancelled() && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 

@@ -48,6 +48,8 @@ use api::task::TaskType;
 
 /// Size of each `data` message of an upload.
 pub const CHUNK_BYTES: usize = 512 * 1024;
+/// Name prefix of a sync task's temporary directory (followed by the daemon's pid).
+const SYNC_DIR_PREFIX: &str = "baton-sync-";
 /// Upload attempts before the task is reported as failed (retryable).
 const UPLOAD_ATTEMPTS: u32 = 8;
 /// How long a `FinishTask` is retried before the outcome is given up on (ConductorOne then
@@ -323,8 +325,11 @@ impl Daemon {
         task: &api::task::SyncFullTask,
         cancel: &CancellationToken,
     ) -> Outcome {
-        // Dropped (and deleted with its contents) on every way out of this function.
-        let dir = match tempfile::Builder::new().prefix("baton-sync-").tempdir() {
+        // Dropped (and deleted with its contents) on every way out of this function. Named
+        // with our pid, so that after a crash a later daemon sweeps it (and we sweep theirs).
+        crate::baton::c1z::lock::sweep_dead_owner_dirs(&std::env::temp_dir(), SYNC_DIR_PREFIX);
+        let prefix = crate::baton::c1z::lock::owned_dir_prefix(SYNC_DIR_PREFIX);
+        let dir = match tempfile::Builder::new().prefix(&prefix).tempdir() {
             Ok(dir) => dir,
             Err(e) => {
                 return Outcome::failed(
