@@ -252,6 +252,30 @@ async fn endless_paging_is_stopped_by_the_page_budget() {
     assert!(requests < 40, "{requests} requests");
 }
 
+/// Point 9, through the binary: `--request-deadline-seconds` bounds a call against a server
+/// that never answers, whatever the timeout and retries (old code: 300 s × 11 attempts).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_request_deadline_flag_bounds_a_sync() {
+    let server = Hostile::start(|_| Reply::Hang).await;
+    let line = sync_fails_cleanly(
+        &server,
+        &[
+            "--request-deadline-seconds",
+            "2",
+            "--http-timeout-seconds",
+            "300",
+            "--max-retries",
+            "10",
+        ],
+    )
+    .await;
+    assert!(
+        line.contains("GET /ServiceProviderConfig within the 2s request deadline"),
+        "{line}"
+    );
+    assert_eq!(server.count("/ServiceProviderConfig"), 1);
+}
+
 /// Point 9: one call's attempts and waits are bounded by the request deadline, not by the
 /// per-request timeout times the retries: a server that never answers, with 10 retries and a
 /// 300 s timeout, is given up on at the deadline.

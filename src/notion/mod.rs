@@ -48,7 +48,10 @@ mod stream;
 pub mod users;
 
 pub use base_url::BaseUrl;
-pub use client::{Client, ClientConfig, DEFAULT_BASE_URL, DEFAULT_TIMEOUT};
+pub use client::{
+    Client, ClientConfig, DEFAULT_BASE_URL, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_REQUEST_DEADLINE,
+    DEFAULT_TIMEOUT,
+};
 pub use error::{Error, parse_retry_after};
 pub use groups::{Groups, ListGroups};
 pub use limiter::{
