@@ -16,6 +16,8 @@
 //!
 //! Secrets the process holds (tokens, client secrets) are a third rule: a server may echo them
 //! back in an error body, so [`scrub`] replaces every occurrence before the text is kept.
+//! [`message`] does all three at once for a server's message: one line (whitespace squashed),
+//! escaped, scrubbed and bounded.
 //!
 //! JSON output does not need this module: serde_json already escapes control characters.
 
@@ -137,6 +139,56 @@ pub fn scrub<'a>(text: &'a str, secrets: &[&str]) -> Cow<'a, str> {
     out
 }
 
+/// A message from a server as one bounded, display-safe line with no secret in it: runs of
+/// whitespace (CR, LF and TAB included) become one space and the ends are trimmed, other unsafe
+/// characters are escaped, every occurrence of a secret (at least 4 bytes) becomes [`REDACTED`],
+/// and at most `max_chars` characters are kept, with a marker saying how many bytes were cut.
+///
+/// Secrets are matched in the input before it is cut, so a token straddling the cut is never
+/// shown in part. Reads only the kept prefix, so a 500 MB message costs no more than a short one.
+pub fn message_max(s: &str, max_chars: usize, secrets: &[&str]) -> String {
+    let secrets: Vec<&str> = secrets.iter().copied().filter(|x| x.len() >= 4).collect();
+    let s = s.trim_start();
+    let mut out = String::with_capacity(s.len().min(max_chars.saturating_mul(2)) + 24);
+    let (mut at, mut kept, mut space) = (0, 0, false);
+    while at < s.len() && kept < max_chars {
+        let rest = &s[at..];
+        if let Some(secret) = secrets.iter().find(|secret| rest.starts_with(**secret)) {
+            if space {
+                out.push(' ');
+                space = false;
+            }
+            out.push_str(REDACTED);
+            at += secret.len();
+            kept += REDACTED.len();
+            continue;
+        }
+        let Some(c) = rest.chars().next() else { break };
+        at += c.len_utf8();
+        if c.is_whitespace() {
+            space = true;
+            continue;
+        }
+        if space {
+            out.push(' ');
+            kept += 1;
+            space = false;
+        }
+        push_safe(&mut out, c);
+        kept += 1;
+    }
+    let rest = s[at..].trim_end();
+    if !rest.is_empty() {
+        let _ = write!(out, "…[{} more bytes]", rest.len());
+    }
+    out
+}
+
+/// [`message_max`] with the house limit, [`MAX_LINE`].
+pub fn message(s: &str, secrets: &[&str]) -> String {
+    message_max(s, MAX_LINE, secrets)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,5 +245,28 @@ mod tests {
             Cow::Borrowed(_)
         ));
         assert_eq!(scrub("a b", &["", "a"]), "a b");
+    }
+
+    #[test]
+    fn messages_are_squashed_scrubbed_and_bounded() {
+        assert_eq!(
+            message("  Duplicate\n\t entry \r\n", &[]),
+            "Duplicate entry"
+        );
+        assert_eq!(message("a\x1b[2Jb", &[]), "a\\x1b[2Jb");
+        assert_eq!(
+            message("got Bearer secret_xyz\nfrom you", &["secret_xyz"]),
+            "got Bearer [redacted] from you"
+        );
+        // A token across the cut is replaced whole, never shown in part.
+        let text = format!("{}secret_xyz tail", "a".repeat(8));
+        let line = message_max(&text, 10, &["secret_xyz"]);
+        assert!(!line.contains("secret"), "{line}");
+        assert!(line.starts_with("aaaaaaaa"), "{line}");
+        let huge = "z".repeat(50_000_000);
+        let line = message(&huge, &["secret_xyz"]);
+        assert!(line.len() < 400, "{}", line.len());
+        assert!(line.ends_with(&format!("…[{} more bytes]", 50_000_000 - MAX_LINE)));
+        assert_eq!(message("", &[]), "");
     }
 }

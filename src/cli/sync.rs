@@ -68,6 +68,20 @@ pub struct SyncArgs {
     )]
     pub http_timeout_seconds: u64,
 
+    /// Overall deadline of one Notion request, every retry and wait included, in seconds
+    /// (1-86400): the timeout times the retries can otherwise hold a sync for half an hour.
+    #[arg(long, env = "BATON_REQUEST_DEADLINE_SECONDS", value_name = "SECONDS",
+          default_value_t = notion::DEFAULT_REQUEST_DEADLINE.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..=86400), global = true)]
+    pub request_deadline_seconds: u64,
+
+    /// Largest Notion response body accepted, in bytes (hidden: the 32 MiB default is about 30
+    /// full pages of users).
+    #[arg(long, env = "BATON_MAX_RESPONSE_BYTES", value_name = "BYTES", hide = true,
+          default_value_t = notion::DEFAULT_MAX_RESPONSE_BYTES,
+          value_parser = clap::value_parser!(u64).range(1024..=(1 << 32)), global = true)]
+    pub max_response_bytes: u64,
+
     /// Most Notion requests per second (bursts of the same size allowed); halved on each 429 and
     /// recovered gradually.
     #[arg(long, env = "BATON_REQUESTS_PER_SECOND", value_name = "N",
@@ -121,6 +135,8 @@ impl SyncArgs {
         let mut cfg = ClientConfig::new(base_url, token);
         cfg.timeout = Duration::from_secs(self.http_timeout_seconds);
         cfg.retry.max_attempts = self.max_retries + 1;
+        cfg.request_deadline = Duration::from_secs(self.request_deadline_seconds);
+        cfg.max_response_bytes = self.max_response_bytes;
         cfg.limits = notion::LimitConfig {
             requests_per_second: self.requests_per_second,
             burst: self.requests_per_second,

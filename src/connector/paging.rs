@@ -242,6 +242,10 @@ where
     let ids: Vec<&str> = resp.resources.iter().map(&id).collect();
     session.stride = u32::try_from(ids.len()).ok();
     let fresh = session.pager.accept(&ids, resp.total_results);
+    // A listing past its page budget is a failure, not a short listing (see `notion::paging`).
+    if let Some(err) = session.pager.cap_error(what) {
+        return Err(super::map_error(err));
+    }
     let items = fresh.into_iter().map(|i| map(&resp.resources[i])).collect();
     match session.pager.next_request() {
         Some(next) if !session.pager.is_done() => {

@@ -99,14 +99,20 @@ pub async fn grant_role(
 ) -> Result<(Vec<v2::Grant>, Vec<Any>), ConnectorError> {
     let role_id = &id_of(entitlement.resource.as_ref(), "entitlement's resource")?.resource;
     let role = roles::role(role_id).ok_or_else(|| {
-        ConnectorError::invalid_argument(format!("unknown workspace role {role_id:?}"))
+        ConnectorError::invalid_argument(format!(
+            "unknown workspace role \"{}\"",
+            crate::text::one_line(role_id)
+        ))
     })?;
     let uid = user_principal(principal)?;
     let pid = id_of(Some(principal), "principal")?;
     let grant = role_grant(role.id, pid);
-    let held = current_role(client, &uid)
-        .await?
-        .ok_or_else(|| ConnectorError::not_found(format!("no workspace member {uid}")))?;
+    let held = current_role(client, &uid).await?.ok_or_else(|| {
+        ConnectorError::not_found(format!(
+            "no workspace member {}",
+            crate::text::one_line(uid.as_str())
+        ))
+    })?;
     if held == role.id {
         return Ok((vec![grant], vec![pack(&v2::GrantAlreadyExists {})]));
     }
@@ -132,7 +138,10 @@ pub async fn revoke_role(
         ));
     }
     roles::role(role_id).ok_or_else(|| {
-        ConnectorError::invalid_argument(format!("unknown workspace role {role_id:?}"))
+        ConnectorError::invalid_argument(format!(
+            "unknown workspace role \"{}\"",
+            crate::text::one_line(role_id)
+        ))
     })?;
     let uid = user_principal(
         grant
@@ -179,9 +188,12 @@ pub async fn grant_membership(
     let pid = id_of(Some(principal), "principal")?;
     let grant = resource::grant(gres, "member", pid);
     let gid = GroupId::from(gres.resource.clone());
-    let members = group_members(client, &gid)
-        .await?
-        .ok_or_else(|| ConnectorError::not_found(format!("no Notion group {gid}")))?;
+    let members = group_members(client, &gid).await?.ok_or_else(|| {
+        ConnectorError::not_found(format!(
+            "no Notion group {}",
+            crate::text::one_line(gid.as_str())
+        ))
+    })?;
     if members.iter().any(|m| m == uid.as_str()) {
         return Ok((vec![grant], vec![pack(&v2::GrantAlreadyExists {})]));
     }

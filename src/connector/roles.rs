@@ -176,8 +176,12 @@ impl ResourceSyncer for RoleSyncer {
             .as_ref()
             .map(|i| i.resource.as_str())
             .unwrap_or("");
-        let r = role(id)
-            .ok_or_else(|| ConnectorError::not_found(format!("no workspace role {id:?}")))?;
+        let r = role(id).ok_or_else(|| {
+            ConnectorError::not_found(format!(
+                "no workspace role \"{}\"",
+                crate::text::one_line(id)
+            ))
+        })?;
         Ok(Page::done(vec![assigned_entitlement(resource, r)]))
     }
 

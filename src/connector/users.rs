@@ -31,6 +31,9 @@ use crate::notion::{self, User, UserId};
 use crate::pb::v2;
 use prost_types::Any;
 
+/// Most distinct unknown roles warned about (a hostile server could send a new one per user).
+const MAX_WARNED_ROLES: usize = 32;
+
 /// Profile key holding the workspace role.
 pub const ROLE_KEY: &str = "workspace_role";
 
@@ -70,17 +73,26 @@ impl UserSyncer {
         let mut out: Vec<String> = lock(&self.warned_roles)
             .iter()
             .map(|r| {
-                format!("unknown workspace role {r:?} kept in user profiles, no role grant emitted")
+                format!(
+                    "unknown workspace role \"{r}\" kept in user profiles, no role grant emitted"
+                )
             })
             .collect();
         out.extend(lock(&self.drift).iter().cloned());
         out
     }
 
+    /// Warns once per unknown role. The role is server text: it is shown bounded and escaped,
+    /// and at most [`MAX_WARNED_ROLES`] distinct ones are remembered.
     fn note_role(&self, role: &str) {
-        if roles::role(role).is_none() && lock(&self.warned_roles).insert(role.to_owned()) {
+        if roles::role(role).is_some() {
+            return;
+        }
+        let shown = crate::text::one_line(role);
+        let mut warned = lock(&self.warned_roles);
+        if warned.len() < MAX_WARNED_ROLES && warned.insert(shown.clone()) {
             warn!(
-                role,
+                role = %shown,
                 "unknown Notion workspace role; kept in the user profile, no role grant"
             );
         }

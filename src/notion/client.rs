@@ -10,10 +10,20 @@
 //! 3. sends `Authorization: Bearer …` (a header value marked sensitive, built once),
 //!    `Accept: application/scim+json, application/json`, and for bodies
 //!    `Content-Type: application/scim+json`, under the configured per-request timeout,
-//! 4. reads the whole body as bytes, logs method, endpoint, status and elapsed time at `debug`
-//!    (never headers), and
-//! 5. turns a non-2xx answer into [`Error::Scim`] (with `Retry-After`), a timeout into
-//!    [`Error::Timeout`], and any other failure into [`Error::Transport`].
+//! 4. reads the body incrementally under a cap ([`ClientConfig::max_response_bytes`], default
+//!    [`DEFAULT_MAX_RESPONSE_BYTES`]): a `Content-Length` over it is refused before anything is
+//!    read, and reading stops as soon as the running total passes it ([`Error::TooLarge`]);
+//!    error bodies are read only up to their first MiB, which is all a message needs,
+//! 5. logs method, endpoint, status and elapsed time at `debug` (never headers), and
+//! 6. turns a non-2xx answer into [`Error::Scim`] (with `Retry-After`; the server's text scrubbed
+//!    of the token), a timeout into [`Error::Timeout`], and any other failure into
+//!    [`Error::Transport`].
+//!
+//! A whole call — every attempt, the limiter's queue and the waits between retries — runs under
+//! one overall deadline ([`ClientConfig::request_deadline`], default
+//! [`DEFAULT_REQUEST_DEADLINE`]), so the per-request timeout times the retries cannot hold a
+//! sync for half an hour: a retry whose wait would pass the deadline is not made, and an attempt
+//! still running when it passes is dropped ([`Error::Deadline`]).
 //!
 //! Around each attempt, `execute` applies the client-side limiter ([`super::limiter`]: concurrency,
 //! rate, and the adaptive gate that slows down after 429s) and the one retry policy
@@ -22,34 +32,42 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use futures::stream::BoxStream;
-use futures::{StreamExt, TryStreamExt};
+use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
-use reqwest::{Method, StatusCode};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tracing::{debug, warn};
 
 use super::base_url::BaseUrl;
-use super::error::{Error, one_line};
+use super::error::Error;
 use super::groups::Groups;
 use super::limiter::{LimitConfig, Limiter};
-use super::models::{Group, ListResponse, User};
-use super::paging::{PageRequest, Pager, StopReason};
+use super::models::{ListResponse, PageShape, decode_page};
+use super::request::{Body, read_capped, read_prefix};
+pub(crate) use super::request::{Call, Endpoint};
 use super::retry::{RetryConfig, may_retry};
+pub(crate) use super::stream::stream_resources;
 use super::users::Users;
 use crate::secret::Secret;
+use crate::text;
 
 /// Notion's SCIM base URL (the tenant URL Notion and Entra give).
 pub const DEFAULT_BASE_URL: &str = "https://www.notion.so/scim/v2";
 
 /// Default per-request timeout.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Default cap on one response body: 32 MiB, about 30 times a full page of 100 users.
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 32 * 1024 * 1024;
+
+/// Default overall deadline of one call, all attempts and waits included.
+pub const DEFAULT_REQUEST_DEADLINE: Duration = Duration::from_secs(600);
+
+/// How much of an error body is read: enough for any error envelope or proxy page.
+const MAX_ERROR_BODY: u64 = 1024 * 1024;
 
 /// The longest time spent establishing a connection (capped by the request timeout).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -75,11 +93,16 @@ pub struct ClientConfig {
     pub retry: RetryConfig,
     /// Rate and concurrency limits (default: [`LimitConfig::default`]).
     pub limits: LimitConfig,
+    /// Largest response body accepted, in bytes (default [`DEFAULT_MAX_RESPONSE_BYTES`]).
+    pub max_response_bytes: u64,
+    /// Overall deadline of one call: every attempt, the waits between them and the time queued
+    /// in the limiter (default [`DEFAULT_REQUEST_DEADLINE`], 10 minutes).
+    pub request_deadline: Duration,
 }
 
 impl ClientConfig {
-    /// A configuration with the default timeout (300 s) and user agent
-    /// (`baton-notion/<version>`).
+    /// A configuration with the default timeout (300 s), response cap (32 MiB), request deadline
+    /// (600 s) and user agent (`baton-notion/<version>`).
     pub fn new(base_url: impl Into<String>, token: Secret) -> Self {
         ClientConfig {
             base_url: base_url.into(),
@@ -88,6 +111,8 @@ impl ClientConfig {
             user_agent: concat!("baton-notion/", env!("CARGO_PKG_VERSION")).to_owned(),
             retry: RetryConfig::default(),
             limits: LimitConfig::default(),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            request_deadline: DEFAULT_REQUEST_DEADLINE,
         }
     }
 }
@@ -133,6 +158,12 @@ struct Inner {
     retry: RetryConfig,
     /// The shared rate and concurrency limiter.
     limiter: Limiter,
+    /// Largest response body accepted.
+    max_response_bytes: u64,
+    /// Overall deadline of one call.
+    request_deadline: Duration,
+    /// The token as sent, to scrub from anything a server says back.
+    token: Secret,
 }
 
 impl fmt::Debug for Client {
@@ -142,6 +173,8 @@ impl fmt::Debug for Client {
             .field("timeout", &self.inner.timeout)
             .field("user_agent", &self.inner.user_agent)
             .field("retry", &self.inner.retry)
+            .field("max_response_bytes", &self.inner.max_response_bytes)
+            .field("request_deadline", &self.inner.request_deadline)
             .finish_non_exhaustive()
     }
 }
@@ -158,7 +191,7 @@ impl Client {
         if cfg.token.is_blank() {
             return Err(Error::MissingToken);
         }
-        let token = cfg.token.expose().trim();
+        let token = cfg.token.expose().trim().to_owned();
         if !token.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(Error::InvalidToken {
                 reason: "it contains spaces, control characters or non-ASCII characters",
@@ -195,6 +228,9 @@ impl Client {
                 retries: AtomicU64::new(0),
                 limiter: Limiter::new(&cfg.limits),
                 retry: cfg.retry,
+                max_response_bytes: cfg.max_response_bytes.max(1),
+                request_deadline: cfg.request_deadline.max(Duration::from_millis(1)),
+                token: Secret::new(token),
             }),
         })
     }
@@ -257,6 +293,21 @@ impl Client {
         self.inner.timeout
     }
 
+    /// The overall deadline of one call, retries included.
+    pub fn request_deadline(&self) -> Duration {
+        self.inner.request_deadline
+    }
+
+    /// The largest response body accepted, in bytes.
+    pub fn max_response_bytes(&self) -> u64 {
+        self.inner.max_response_bytes
+    }
+
+    /// The secrets to scrub from server text: the token.
+    fn secrets(&self) -> [&str; 1] {
+        [self.inner.token.expose()]
+    }
+
     /// Sends one request — retried under the policy, each attempt through the limiter — and
     /// returns the status and body of a 2xx answer. The single funnel for every request (see the
     /// module docs).
@@ -264,10 +315,12 @@ impl Client {
         use backon::Retryable;
 
         let policy = &self.inner.retry;
+        let deadline = self.inner.request_deadline;
+        let started = Instant::now();
         let method = call.endpoint.method();
         let attempt = std::sync::atomic::AtomicU32::new(0);
         let mut slept = Duration::ZERO;
-        (|| async {
+        let retrying = (|| async {
             let n = attempt.fetch_add(1, Ordering::Relaxed) + 1;
             if n > 1 {
                 self.inner.retries.fetch_add(1, Ordering::Relaxed);
@@ -278,9 +331,15 @@ impl Client {
         .sleep(tokio::time::sleep)
         .when(|err: &Error| may_retry(&method, err))
         .adjust(|err: &Error, backoff| {
-            let wait = policy.wait(err, backoff, slept);
             let n = attempt.load(Ordering::Relaxed);
             let status = err.status().unwrap_or(0);
+            let wait = policy.wait(err, backoff, slept);
+            // A retry that could not start before the deadline would only turn Notion's answer
+            // into a vaguer one: stop now with the last error.
+            if wait.is_some_and(|w| started.elapsed() + w >= deadline) {
+                warn!(method = call.endpoint.method_name(), endpoint = %call.display(), attempts = n, status, deadline_s = deadline.as_secs(), "giving up on Notion request: its deadline would pass before the next attempt");
+                return None;
+            }
             match wait {
                 Some(wait) => {
                     slept += wait;
@@ -294,8 +353,20 @@ impl Client {
                 None => warn!(method = call.endpoint.method_name(), endpoint = %call.display(), attempts = n, status, "giving up on Notion request: retry budget spent"),
             }
             wait
-        })
-        .await
+        });
+        match tokio::time::timeout(deadline, retrying).await {
+            Ok(result) => result,
+            Err(_) => {
+                let attempts = attempt.load(Ordering::Relaxed);
+                warn!(method = call.endpoint.method_name(), endpoint = %call.display(), attempts, deadline_s = deadline.as_secs(), "giving up on Notion request: its deadline passed");
+                Err(Error::Deadline {
+                    method: call.endpoint.method_name(),
+                    endpoint: call.display(),
+                    after: deadline,
+                    attempts,
+                })
+            }
+        }
     }
 
     /// One attempt: waits for the limiter, sends, reads the whole answer, and tells the limiter
@@ -322,6 +393,7 @@ impl Client {
         }
 
         let started = Instant::now();
+        let limit = self.inner.max_response_bytes;
         let outcome = async {
             let response = request.send().await?;
             let status = response.status();
@@ -330,7 +402,13 @@ impl Client {
                 .get(RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned);
-            let body = response.bytes().await?;
+            let body = if status.is_success() {
+                read_capped(response, limit).await?
+            } else {
+                // Only the start of an error body is worth reading; the rest is dropped with
+                // the connection.
+                read_prefix(response, MAX_ERROR_BODY.min(limit)).await?
+            };
             Ok::<_, reqwest::Error>((status, retry_after, body))
         }
         .await;
@@ -342,7 +420,7 @@ impl Client {
                     method = method_name,
                     endpoint = %endpoint,
                     elapsed_ms,
-                    error = %error_chain(&err),
+                    error = %error_chain(&err, &self.secrets()),
                     "SCIM request failed"
                 );
                 Err(Error::transport(
@@ -352,7 +430,24 @@ impl Client {
                     self.inner.timeout,
                 ))
             }
-            Ok((status, retry_after, body)) => {
+            Ok((status, _, Body::TooLarge { declared })) => {
+                debug!(
+                    method = method_name,
+                    endpoint = %endpoint,
+                    status = status.as_u16(),
+                    elapsed_ms,
+                    limit,
+                    "SCIM answer over the size limit"
+                );
+                self.inner.limiter.succeeded();
+                Err(Error::TooLarge {
+                    method: method_name,
+                    endpoint,
+                    limit,
+                    declared,
+                })
+            }
+            Ok((status, retry_after, Body::Whole(body))) => {
                 debug!(
                     method = method_name,
                     endpoint = %endpoint,
@@ -363,14 +458,15 @@ impl Client {
                 );
                 if status.is_success() {
                     self.inner.limiter.succeeded();
-                    Ok((status, body.into()))
+                    Ok((status, body))
                 } else {
-                    let err = Error::from_response(
+                    let err = Error::from_response_scrubbed(
                         status.as_u16(),
                         method_name,
                         endpoint,
                         &body,
                         retry_after.as_deref(),
+                        &self.secrets(),
                     );
                     if err.is_rate_limited() {
                         let pause = err
@@ -389,7 +485,38 @@ impl Client {
     /// [`execute`](Self::execute), then parses the body as JSON.
     pub(crate) async fn fetch_json<T: DeserializeOwned>(&self, call: &Call) -> Result<T, Error> {
         let (_, body) = self.execute(call).await?;
-        decode(call, &body)
+        self.decode(call, serde_json::from_slice(&body), &body)
+    }
+
+    /// [`execute`](Self::execute), then decodes a list page answering a request of `shape`:
+    /// more resources than asked for, or no usable `Resources` where some are due, is an
+    /// [`Error::Decode`] (see [`super::models`]).
+    pub(crate) async fn fetch_page<T: DeserializeOwned>(
+        &self,
+        call: &Call,
+        shape: PageShape,
+    ) -> Result<ListResponse<T>, Error> {
+        let (_, body) = self.execute(call).await?;
+        self.decode(call, decode_page(&body, shape), &body)
+    }
+
+    /// A parse result, or an error that explains which request's body did not parse (bounded,
+    /// and scrubbed of the token).
+    fn decode<T>(
+        &self,
+        call: &Call,
+        parsed: Result<T, serde_json::Error>,
+        body: &[u8],
+    ) -> Result<T, Error> {
+        parsed.map_err(|err| {
+            Error::decode(
+                call.endpoint.method_name(),
+                call.display(),
+                &err,
+                body,
+                &self.secrets(),
+            )
+        })
     }
 
     /// Like [`fetch_json`](Self::fetch_json), but a 204 or an empty body is `None`.
@@ -401,18 +528,13 @@ impl Client {
         if status == StatusCode::NO_CONTENT || body.trim_ascii().is_empty() {
             return Ok(None);
         }
-        decode(call, &body).map(Some)
+        self.decode(call, serde_json::from_slice(&body), &body)
+            .map(Some)
     }
 }
 
-/// Parses a 2xx body, or explains which request's body did not parse.
-fn decode<T: DeserializeOwned>(call: &Call, body: &[u8]) -> Result<T, Error> {
-    serde_json::from_slice(body)
-        .map_err(|err| Error::decode(call.endpoint.method_name(), call.display(), &err, body))
-}
-
-/// An error and its sources on one line, for log fields.
-fn error_chain(err: &dyn std::error::Error) -> String {
+/// An error and its sources on one line, for log fields: bounded, and scrubbed of `secrets`.
+fn error_chain(err: &dyn std::error::Error, secrets: &[&str]) -> String {
     let mut text = err.to_string();
     let mut source = err.source();
     while let Some(cause) = source {
@@ -420,231 +542,13 @@ fn error_chain(err: &dyn std::error::Error) -> String {
         text.push_str(&cause.to_string());
         source = cause.source();
     }
-    one_line(&text, 500)
-}
-
-/// The endpoints this client calls, for counting and logging by template.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Endpoint {
-    ServiceProviderConfig,
-    ListUsers,
-    GetUser,
-    CreateUser,
-    PatchUser,
-    DeleteUser,
-    ListGroups,
-    GetGroup,
-    CreateGroup,
-    PatchGroup,
-    DeleteGroup,
-}
-
-impl Endpoint {
-    /// Every endpoint, in discriminant order (so `e as usize` indexes it).
-    const ALL: [Endpoint; 11] = [
-        Endpoint::ServiceProviderConfig,
-        Endpoint::ListUsers,
-        Endpoint::GetUser,
-        Endpoint::CreateUser,
-        Endpoint::PatchUser,
-        Endpoint::DeleteUser,
-        Endpoint::ListGroups,
-        Endpoint::GetGroup,
-        Endpoint::CreateGroup,
-        Endpoint::PatchGroup,
-        Endpoint::DeleteGroup,
-    ];
-
-    /// `METHOD /path/{param}`.
-    fn template(self) -> &'static str {
-        match self {
-            Endpoint::ServiceProviderConfig => "GET /ServiceProviderConfig",
-            Endpoint::ListUsers => "GET /Users",
-            Endpoint::GetUser => "GET /Users/{id}",
-            Endpoint::CreateUser => "POST /Users",
-            Endpoint::PatchUser => "PATCH /Users/{id}",
-            Endpoint::DeleteUser => "DELETE /Users/{id}",
-            Endpoint::ListGroups => "GET /Groups",
-            Endpoint::GetGroup => "GET /Groups/{id}",
-            Endpoint::CreateGroup => "POST /Groups",
-            Endpoint::PatchGroup => "PATCH /Groups/{id}",
-            Endpoint::DeleteGroup => "DELETE /Groups/{id}",
-        }
-    }
-
-    /// The method's name.
-    fn method_name(self) -> &'static str {
-        self.template()
-            .split_once(' ')
-            .map_or("GET", |(method, _)| method)
-    }
-
-    /// The HTTP method.
-    fn method(self) -> Method {
-        match self.method_name() {
-            "POST" => Method::POST,
-            "PATCH" => Method::PATCH,
-            "DELETE" => Method::DELETE,
-            _ => Method::GET,
-        }
-    }
-}
-
-/// One request, before it is sent: what the retry layer will replay.
-#[derive(Debug, Clone)]
-pub(crate) struct Call {
-    /// Which endpoint (method and template).
-    pub(crate) endpoint: Endpoint,
-    /// Path segments under the base URL, unencoded (`["Users", "<id>"]`).
-    pub(crate) segments: Vec<String>,
-    /// Query pairs in order, unencoded.
-    pub(crate) query: Vec<(String, String)>,
-    /// JSON body, for writes.
-    pub(crate) body: Option<Vec<u8>>,
-}
-
-impl Call {
-    /// A request without query or body.
-    pub(crate) fn new<const N: usize>(endpoint: Endpoint, segments: [&str; N]) -> Call {
-        Call {
-            endpoint,
-            segments: segments.iter().map(|s| (*s).to_owned()).collect(),
-            query: Vec::new(),
-            body: None,
-        }
-    }
-
-    /// Adds the query serialized from a builder (see [`query_pairs`]).
-    pub(crate) fn with_query<Q: Serialize>(mut self, query: &Q) -> Call {
-        self.query = query_pairs(query);
-        self
-    }
-
-    /// Adds a JSON body.
-    pub(crate) fn with_json<B: Serialize>(mut self, body: &B) -> Result<Call, Error> {
-        let bytes = serde_json::to_vec(body).map_err(|err| Error::Decode {
-            method: self.endpoint.method_name(),
-            endpoint: self.display(),
-            detail: format!("could not encode the request body: {err}"),
-        })?;
-        self.body = Some(bytes);
-        Ok(self)
-    }
-
-    /// `/Users/<id>?startIndex=1&count=100` for messages: unencoded, control characters escaped
-    /// so it stays on one line.
-    pub(crate) fn display(&self) -> String {
-        let mut out = String::new();
-        for segment in &self.segments {
-            out.push('/');
-            out.push_str(segment);
-        }
-        for (i, (key, value)) in self.query.iter().enumerate() {
-            out.push(if i == 0 { '?' } else { '&' });
-            out.push_str(key);
-            out.push('=');
-            out.push_str(value);
-        }
-        if out.chars().any(char::is_control) {
-            out = out.chars().flat_map(char::escape_debug).collect();
-        }
-        out
-    }
-}
-
-/// Serializes a list builder into query pairs: its JSON object's fields, `null`s skipped, in
-/// SCIM's conventional order (`startIndex`, `count`, `filter`, then the rest alphabetically).
-pub(crate) fn query_pairs<Q: Serialize>(query: &Q) -> Vec<(String, String)> {
-    let Ok(serde_json::Value::Object(map)) = serde_json::to_value(query) else {
-        return Vec::new();
-    };
-    let mut pairs: Vec<(String, String)> = map
-        .into_iter()
-        .filter_map(|(key, value)| {
-            let value = match value {
-                serde_json::Value::Null => return None,
-                serde_json::Value::String(s) => s,
-                other => other.to_string(),
-            };
-            Some((key, value))
-        })
-        .collect();
-    let rank = |key: &str| match key {
-        "startIndex" => 0,
-        "count" => 1,
-        "filter" => 2,
-        _ => 3,
-    };
-    pairs.sort_by(|(a, _), (b, _)| rank(a).cmp(&rank(b)).then_with(|| a.cmp(b)));
-    pairs
-}
-
-/// A resource with a SCIM id, for deduplication while paging.
-pub(crate) trait Resource {
-    /// The id as a string.
-    fn resource_id(&self) -> &str;
-}
-
-impl Resource for User {
-    fn resource_id(&self) -> &str {
-        self.id.as_str()
-    }
-}
-
-impl Resource for Group {
-    fn resource_id(&self) -> &str {
-        self.id.as_str()
-    }
-}
-
-/// Drives a [`Pager`] with `fetch`, yielding each resource once, lazily, page by page. Logs a
-/// warning when `totalResults` drifted or the page cap was hit.
-pub(crate) fn stream_resources<'a, T, F, Fut>(
-    what: &'static str,
-    pager: Pager,
-    fetch: F,
-) -> BoxStream<'a, Result<T, Error>>
-where
-    T: Resource + Send + 'a,
-    F: FnMut(PageRequest) -> Fut + Send + 'a,
-    Fut: Future<Output = Result<ListResponse<T>, Error>> + Send + 'a,
-{
-    futures::stream::try_unfold((pager, fetch), move |(mut pager, mut fetch)| async move {
-        let Some(request) = pager.next_request() else {
-            if let Some(drift) = pager.drift() {
-                warn!(what, %drift, "SCIM listing was not consistent");
-            }
-            if pager.stop_reason() == Some(StopReason::PageCap) {
-                warn!(
-                    what,
-                    pages = pager.pages(),
-                    "SCIM listing stopped at the page cap"
-                );
-            }
-            return Ok(None);
-        };
-        let page = fetch(request).await?;
-        let fresh = {
-            let ids: Vec<&str> = page.resources.iter().map(Resource::resource_id).collect();
-            pager.accept(&ids, page.total_results)
-        };
-        let mut keep = fresh.into_iter().peekable();
-        let items: Vec<T> = page
-            .resources
-            .into_iter()
-            .enumerate()
-            .filter_map(|(i, item)| keep.next_if_eq(&i).map(|_| item))
-            .collect();
-        Ok(Some((items, (pager, fetch))))
-    })
-    .map_ok(|items| futures::stream::iter(items.into_iter().map(Ok)))
-    .try_flatten()
-    .boxed()
+    text::message(&text, secrets)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use reqwest::Method;
 
     fn config(base: &str, token: &str) -> ClientConfig {
         ClientConfig::new(base, Secret::new(token))
@@ -720,19 +624,5 @@ mod tests {
         fn assert_shareable<T: Send + Sync + 'static>() {}
         assert_shareable::<Client>();
         assert_shareable::<Error>();
-    }
-
-    #[test]
-    fn call_display_is_unencoded_and_one_line() {
-        let call = Call::new(Endpoint::ListUsers, ["Users"]).with_query(&serde_json::json!({
-            "filter": "userName eq \"a b\"\n",
-            "count": 100,
-            "startIndex": 101,
-            "skipped": null
-        }));
-        assert_eq!(
-            call.display(),
-            "/Users?startIndex=101&count=100&filter=userName eq \\\"a b\\\"\\n"
-        );
     }
 }

@@ -10,6 +10,12 @@
 //! SCIM errors ends with a hint for the status class. Nothing here ever holds the token: errors
 //! carry the method, the path relative to the base URL, and the query — never headers.
 //!
+//! Text that came from the server (`detail`, `scimType`, body excerpts, parse errors quoting the
+//! body) is a hostile input: it goes through [`text::message`](crate::text::message) before it is
+//! kept — squashed to one line, control characters escaped, cut to
+//! [`MAX_LINE`](crate::text::MAX_LINE) characters with a marker, and with every secret the client
+//! holds (the token a server might echo back) replaced by `[redacted]`.
+//!
 //! [`Error::is_retryable`] is the one classification function the retry layer uses.
 
 use std::fmt;
@@ -17,10 +23,8 @@ use std::time::{Duration, SystemTime};
 
 use reqwest::StatusCode;
 
-/// Longest excerpt of a non-JSON error body kept in [`Error::Scim`]'s `detail`.
-const MAX_EXCERPT: usize = 200;
-/// Longest `detail` kept from a JSON error envelope.
-const MAX_DETAIL: usize = 1000;
+use super::envelope::{longest, parse_envelope};
+use crate::text;
 
 /// What went wrong talking to Notion.
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +71,58 @@ pub enum Error {
         /// The underlying error (its chain says what failed).
         #[source]
         source: reqwest::Error,
+    },
+    /// The answer was larger than the client accepts
+    /// ([`ClientConfig::max_response_bytes`](super::ClientConfig::max_response_bytes)); reading
+    /// stopped at the limit.
+    #[error(
+        "Notion's answer to {method} {endpoint} is larger than the {} limit{} — a SCIM answer is far smaller: check the base URL, or raise --max-response-bytes",
+        human_bytes(*limit),
+        declared.map(|n| format!(" (it announced {})", human_bytes(n))).unwrap_or_default()
+    )]
+    TooLarge {
+        /// The HTTP method.
+        method: &'static str,
+        /// Path relative to the base URL, with the query.
+        endpoint: String,
+        /// The limit, in bytes.
+        limit: u64,
+        /// The `Content-Length` the server announced, when it did and it was over the limit.
+        declared: Option<u64>,
+    },
+    /// One request, all its attempts and the waits between them included, took longer than the
+    /// overall deadline ([`ClientConfig::request_deadline`](super::ClientConfig::request_deadline)).
+    #[error(
+        "Notion did not complete {method} {endpoint} within the {}s request deadline ({attempts} attempt{}, retries and waits included) — Notion may be slow or unreachable; retry later or raise --request-deadline-seconds",
+        after.as_secs_f64(),
+        if *attempts == 1 { "" } else { "s" }
+    )]
+    Deadline {
+        /// The HTTP method.
+        method: &'static str,
+        /// Path relative to the base URL, with the query.
+        endpoint: String,
+        /// The deadline that expired.
+        after: Duration,
+        /// Attempts started before it expired.
+        attempts: u32,
+    },
+    /// A listing went on past its page budget (sized from `totalResults`, bounded by an absolute
+    /// ceiling; see [`Pager`](super::Pager)): the server keeps sending pages. Failing keeps a
+    /// truncated listing from replacing a good artifact.
+    #[error(
+        "stopped listing {what} after {pages} pages ({received} received{}): Notion kept sending pages past what it announced — refusing an endless listing",
+        total.map(|t| format!(", totalResults {t}")).unwrap_or_else(|| ", no totalResults".to_owned())
+    )]
+    EndlessListing {
+        /// What was listed (`users`, `groups`).
+        what: String,
+        /// Pages accepted.
+        pages: u32,
+        /// Resources received.
+        received: u64,
+        /// The first `totalResults` the server announced, if any.
+        total: Option<u64>,
     },
     /// No complete answer within the configured per-request timeout.
     #[error(
@@ -144,7 +200,7 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Scim { status, .. } => matches!(status, 429 | 502 | 503 | 504 | 529),
-            Error::Timeout { .. } => true,
+            Error::Timeout { .. } | Error::Deadline { .. } => true,
             Error::Transport { source, .. } => !source.is_builder(),
             _ => false,
         }
@@ -175,7 +231,20 @@ impl Error {
         body: &[u8],
         retry_after: Option<&str>,
     ) -> Error {
-        let (scim_type, detail) = parse_envelope(status, body);
+        Error::from_response_scrubbed(status, method, endpoint, body, retry_after, &[])
+    }
+
+    /// [`Error::from_response`], replacing each of `secrets` wherever the server's text repeats
+    /// it (a server or proxy that echoes the `Authorization` header).
+    pub fn from_response_scrubbed(
+        status: u16,
+        method: &'static str,
+        endpoint: impl Into<String>,
+        body: &[u8],
+        retry_after: Option<&str>,
+        secrets: &[&str],
+    ) -> Error {
+        let (scim_type, detail) = parse_envelope(status, body, secrets);
         Error::Scim {
             status,
             scim_type,
@@ -186,21 +255,23 @@ impl Error {
         }
     }
 
-    /// Builds [`Error::Decode`] for a 2xx body that did not parse.
+    /// Builds [`Error::Decode`] for a 2xx body that did not parse. The parser's message may
+    /// quote the body, so it is bounded and scrubbed of `secrets` like any server text.
     pub(crate) fn decode(
         method: &'static str,
         endpoint: impl Into<String>,
         err: &serde_json::Error,
         body: &[u8],
+        secrets: &[&str],
     ) -> Error {
-        let mut detail = err.to_string();
+        let mut detail = text::message(&err.to_string(), secrets);
         let trimmed = body.trim_ascii_start();
         if trimmed.is_empty() {
             detail.push_str(" (the body is empty)");
         } else if !matches!(trimmed.first(), Some(b'{' | b'[')) {
-            let start = &trimmed[..trimmed.len().min(240)];
-            let start = one_line(&String::from_utf8_lossy(start), 60);
-            detail.push_str(&format!(" (the body starts with {start:?})"));
+            let start = &trimmed[..trimmed.len().min(240 + longest(secrets))];
+            let start = text::message_max(&String::from_utf8_lossy(start), 60, secrets);
+            detail.push_str(&format!(" (the body starts with \"{start}\")"));
         }
         Error::Decode {
             method,
@@ -226,7 +297,9 @@ impl Error {
             Error::Transport {
                 method,
                 endpoint: endpoint.into(),
-                source,
+                // The URL repeats the path (a hostile id can make it huge) and is already in
+                // `endpoint`.
+                source: source.without_url(),
             }
         }
     }
@@ -261,110 +334,16 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
-/// `(scimType, detail)` from an error body; `detail` is always one non-empty line.
-fn parse_envelope(status: u16, body: &[u8]) -> (Option<String>, String) {
-    let reason = || {
-        StatusCode::from_u16(status)
-            .ok()
-            .and_then(|s| s.canonical_reason())
-            .map(str::to_owned)
-            .unwrap_or_else(|| format!("HTTP {status}"))
-    };
-    if body.trim_ascii().is_empty() {
-        return (None, format!("{} (empty body)", reason()));
-    }
-    if let Ok(serde_json::Value::Object(obj)) = serde_json::from_slice::<serde_json::Value>(body) {
-        let text = |key: &str| match obj.get(key) {
-            Some(serde_json::Value::String(s)) if !s.trim().is_empty() => Some(s.clone()),
-            Some(serde_json::Value::Number(n)) => Some(n.to_string()),
-            _ => None,
-        };
-        let scim_type = text("scimType").map(|s| one_line(&s, 100));
-        let detail = text("detail")
-            .or_else(|| text("message"))
-            .or_else(|| text("error_description"))
-            .or_else(|| text("error"))
-            .map(|d| one_line(&d, MAX_DETAIL))
-            .unwrap_or_else(reason);
-        return (scim_type, detail);
-    }
-    // Not a JSON object: a proxy's HTML page, plain text, or a JSON scalar.
-    let text = String::from_utf8_lossy(body);
-    if let Some(title) = html_title(&text) {
-        return (None, one_line(&title, MAX_EXCERPT));
-    }
-    let detail = excerpt(body, MAX_EXCERPT);
-    if detail.is_empty() {
-        (None, reason())
+/// `1.5 MiB`-style sizes for messages.
+fn human_bytes(n: u64) -> String {
+    const MIB: u64 = 1024 * 1024;
+    if n >= MIB && n.is_multiple_of(MIB) {
+        format!("{} MiB", n / MIB)
+    } else if n >= MIB {
+        format!("{:.1} MiB", n as f64 / MIB as f64)
     } else {
-        (None, detail)
+        format!("{n} bytes")
     }
-}
-
-/// The `<title>` of an HTML page, if it has a non-empty one.
-fn html_title(text: &str) -> Option<String> {
-    let lower = text.to_ascii_lowercase();
-    let open = lower.find("<title")?;
-    let start = open + lower[open..].find('>')? + 1;
-    let end = start + lower[start..].find("</title")?;
-    let title = text.get(start..end)?.trim();
-    (!title.is_empty()).then(|| title.to_owned())
-}
-
-/// A single-line excerpt of a body: tags stripped when it looks like HTML, whitespace collapsed,
-/// at most `max` characters.
-fn excerpt(body: &[u8], max: usize) -> String {
-    let text = String::from_utf8_lossy(body);
-    let text = if text.trim_start().starts_with('<') {
-        strip_tags(&text)
-    } else {
-        text.into_owned()
-    };
-    one_line(&text, max)
-}
-
-/// Drops everything between `<` and `>`.
-fn strip_tags(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut in_tag = false;
-    for c in text.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' if in_tag => {
-                in_tag = false;
-                out.push(' ');
-            }
-            _ if !in_tag => out.push(c),
-            _ => {}
-        }
-    }
-    out
-}
-
-/// Collapses all whitespace and control characters to single spaces, trims, and cuts to `max`
-/// characters (adding `…`).
-pub(crate) fn one_line(text: &str, max: usize) -> String {
-    let mut out = String::with_capacity(text.len().min(max + 4));
-    let mut chars = 0;
-    let mut pending_space = false;
-    for c in text.chars() {
-        if c.is_whitespace() || c.is_control() {
-            pending_space = !out.is_empty();
-            continue;
-        }
-        if chars + usize::from(pending_space) + 1 > max {
-            out.push('…');
-            return out;
-        }
-        if pending_space {
-            out.push(' ');
-            chars += 1;
-            pending_space = false;
-        }
-        out.push(c);
-        chars += 1;
-    }
-    out
 }
 
 /// Renders [`Error::Scim`] on one line.
@@ -424,6 +403,7 @@ fn hint(status: u16) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::notion::envelope::MAX_EXCERPT;
 
     fn scim(status: u16, body: &str) -> Error {
         Error::from_response(status, "POST", "/Users", body.as_bytes(), None)
@@ -487,7 +467,8 @@ mod tests {
             panic!()
         };
         assert!(detail.starts_with("oops oops"));
-        assert!(detail.chars().count() <= MAX_EXCERPT + 1, "{detail}");
+        assert!(detail.chars().count() <= MAX_EXCERPT + 20, "{detail}");
+        assert!(detail.ends_with("more bytes]"), "{detail}");
         assert_one_line(&err);
     }
 
@@ -563,17 +544,40 @@ mod tests {
     }
 
     #[test]
-    fn one_line_collapses_and_cuts() {
-        assert_eq!(one_line("  a \n\t b\r\n", 10), "a b");
-        assert_eq!(one_line("abcdef", 3), "abc…");
-        assert_eq!(one_line("", 3), "");
+    fn server_text_is_bounded_escaped_and_scrubbed() {
+        let token = "secret_tok3n_value";
+        let huge = format!(
+            "{{\"detail\":\"echo: Bearer {token} \\u001b[2J{}\"}}",
+            "x".repeat(1_000_000)
+        );
+        let err =
+            Error::from_response_scrubbed(401, "GET", "/Users", huge.as_bytes(), None, &[token]);
+        let msg = assert_one_line(&err);
+        assert!(!msg.contains(token), "{msg}");
+        assert!(msg.contains("Bearer [redacted] \\x1b[2J"), "{msg}");
+        assert!(msg.len() < 1000, "{} bytes", msg.len());
+        assert!(msg.contains("more bytes]"), "{msg}");
+
+        let html = format!("<html><title>Bad {token}</title></html>");
+        let err =
+            Error::from_response_scrubbed(502, "GET", "/Users", html.as_bytes(), None, &[token]);
+        assert!(!assert_one_line(&err).contains(token));
+        let plain = format!("{}{token}", "y ".repeat(100));
+        let err =
+            Error::from_response_scrubbed(500, "GET", "/Users", plain.as_bytes(), None, &[token]);
+        assert!(!assert_one_line(&err).contains("secret_"), "{err}");
+
+        let body = format!("oops {token}");
+        let parse = serde_json::from_slice::<serde_json::Value>(body.as_bytes()).unwrap_err();
+        let err = Error::decode("GET", "/Users", &parse, body.as_bytes(), &[token]);
+        assert!(!assert_one_line(&err).contains(token), "{err}");
     }
 
     #[test]
     fn decode_error_mentions_body_start_when_not_json() {
         let body = b"<!DOCTYPE html><html>login</html>";
         let err = serde_json::from_slice::<serde_json::Value>(body).unwrap_err();
-        let e = Error::decode("GET", "/Users?startIndex=101&count=100", &err, body);
+        let e = Error::decode("GET", "/Users?startIndex=101&count=100", &err, body, &[]);
         let msg = e.to_string();
         assert!(
             msg.starts_with(

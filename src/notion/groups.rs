@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::Error;
 use super::client::{Call, Client, Endpoint, stream_resources};
-use super::models::{Group, GroupId, ListResponse, NewGroup};
+use super::models::{Group, GroupId, ListResponse, NewGroup, PageShape};
 use super::paging::{MAX_PAGE_SIZE, Pager};
 use super::patch::PatchOp;
 
@@ -97,10 +97,16 @@ impl<'a> ListGroups<'a> {
         self
     }
 
-    /// Fetches this one page.
+    /// Fetches this one page. A page holding more than the `count` asked for (100 when unset:
+    /// Notion's cap), or without a usable `Resources` array where `totalResults` says some are
+    /// due, is an [`Error::Decode`].
     pub async fn send(self) -> Result<ListResponse<Group>, Error> {
         let call = Call::new(Endpoint::ListGroups, ["Groups"]).with_query(&self);
-        self.client.fetch_json(&call).await
+        let shape = PageShape {
+            max_items: self.count.unwrap_or(MAX_PAGE_SIZE) as usize,
+            start_index: u64::from(self.start_index.unwrap_or(1).max(1)),
+        };
+        self.client.fetch_page(&call, shape).await
     }
 
     /// Every matching group, each once, fetched lazily page by page with a [`Pager`] starting at
@@ -124,7 +130,7 @@ mod tests {
     use super::*;
     use crate::notion::ClientConfig;
     use crate::notion::base_url::encode_query;
-    use crate::notion::client::query_pairs;
+    use crate::notion::request::query_pairs;
     use crate::notion::users::filter_eq;
     use crate::secret::Secret;
     use serde_json::json;

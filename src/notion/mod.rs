@@ -17,7 +17,8 @@
 //! - [`models`] — [`User`], [`Group`], [`ListResponse`] and the id newtypes, deserialized
 //!   leniently (live Notion responses omit or vary many fields).
 //! - [`patch`] — RFC 7644 PatchOp bodies for the provisioning calls.
-//! - [`error`] — [`Error`], keeping Notion's status, `scimType` and `detail`.
+//! - [`error`] — [`Error`], keeping Notion's status, `scimType` and `detail` (parsed by the
+//!   private `envelope` module, bounded and scrubbed of the token).
 //! - [`retry`] — [`RetryConfig`] and the retry decisions (backon, jittered exponential backoff,
 //!   `Retry-After`, safe writes).
 //! - [`limiter`] — [`LimitConfig`]: concurrency, rate (governor) and the AIMD gate after 429s.
@@ -34,17 +35,23 @@
 
 pub mod base_url;
 pub mod client;
+mod envelope;
 pub mod error;
 pub mod groups;
 pub mod limiter;
 pub mod models;
 pub mod paging;
 pub mod patch;
+mod request;
 pub mod retry;
+mod stream;
 pub mod users;
 
 pub use base_url::BaseUrl;
-pub use client::{Client, ClientConfig, DEFAULT_BASE_URL, DEFAULT_TIMEOUT};
+pub use client::{
+    Client, ClientConfig, DEFAULT_BASE_URL, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_REQUEST_DEADLINE,
+    DEFAULT_TIMEOUT,
+};
 pub use error::{Error, parse_retry_after};
 pub use groups::{Groups, ListGroups};
 pub use limiter::{

@@ -9,7 +9,14 @@
 //!   up twice; each is handed out once.
 //! - It stops on whichever comes first: `received >= totalResults`; an empty page; a page whose
 //!   ids were all seen already (servers that serve page 1 again past the end); a short page when
-//!   `totalResults` is absent; or a hard page cap.
+//!   `totalResults` is absent; or the page budget.
+//! - The page budget stops a server that never stops paging — one that keeps raising
+//!   `totalResults`, or sends full pages without one — in minutes, not hours: once the first
+//!   page reveals `totalResults`, a listing may take at most `2 × ⌈total ÷ first page's size⌉ +
+//!   10` pages (room for a workspace that grows while it is listed), and never more than an
+//!   absolute ceiling ([`DEFAULT_MAX_PAGES`], [`Pager::with_max_pages`]). Reaching it is a
+//!   failure ([`Pager::cap_error`]), not a short listing: an endless listing is not a complete
+//!   one, and must not replace a good artifact.
 //! - It notices when `totalResults` changes between pages, or when the number of unique ids
 //!   collected differs from the final total ([`Pager::drift`]), so the caller can warn.
 //!
@@ -27,12 +34,20 @@ use std::collections::HashSet;
 use std::fmt;
 use std::hash::{DefaultHasher, Hash, Hasher};
 
+use super::Error;
+
 /// The largest page Notion serves (`count` is capped at 100).
 pub const MAX_PAGE_SIZE: u32 = 100;
 
-/// Default hard cap on pages fetched by one pager: 100,000 pages, i.e. 10 million resources at
-/// 100 per page — far beyond any workspace, yet finite against a server that never stops.
-pub const DEFAULT_MAX_PAGES: u32 = 100_000;
+/// Default absolute ceiling on pages fetched by one pager: 20,000 pages, i.e. two million
+/// resources at 100 per page — twice the largest scenario the bench syncs and far beyond any
+/// Notion workspace, yet reached in minutes by a server that never stops (and before the
+/// temporary artifact grows past a few GB). Most listings stop far earlier: their budget is
+/// sized from the first page's `totalResults`.
+pub const DEFAULT_MAX_PAGES: u32 = 20_000;
+
+/// Pages a listing may take beyond twice what its first `totalResults` implies.
+const BUDGET_SLACK: u64 = 10;
 
 /// Most ids pre-reserved from a `totalResults` (a lying server must not make us allocate huge
 /// tables up front; beyond this the set simply grows).
@@ -58,7 +73,7 @@ pub enum StopReason {
     RepeatedPage,
     /// `totalResults` was absent and a page came back shorter than requested.
     ShortPage,
-    /// The hard page cap was reached; the listing may be incomplete.
+    /// The page budget was reached: the server keeps sending pages (see [`Pager::cap_error`]).
     PageCap,
 }
 
@@ -137,8 +152,10 @@ pub struct Pager {
     skipped: u64,
     /// Pages accepted so far.
     pages: u32,
-    /// Stop after this many pages.
+    /// Stop after this many pages (the absolute ceiling).
     max_pages: u32,
+    /// Pages allowed by the first `totalResults` (see the module docs), once known.
+    budget: Option<u64>,
     /// Ids handed out so far.
     seen: SeenSet,
     /// `totalResults` of the first page that carried one.
@@ -167,6 +184,7 @@ impl Pager {
             skipped: start - 1,
             pages: 0,
             max_pages: DEFAULT_MAX_PAGES,
+            budget: None,
             seen: SeenSet::default(),
             first_total: None,
             total: None,
@@ -175,7 +193,8 @@ impl Pager {
         }
     }
 
-    /// Sets the hard page cap (at least 1; default [`DEFAULT_MAX_PAGES`]).
+    /// Sets the absolute page ceiling (at least 1; default [`DEFAULT_MAX_PAGES`]). The budget
+    /// sized from `totalResults` applies below it.
     pub fn with_max_pages(mut self, max_pages: u32) -> Pager {
         self.max_pages = max_pages.max(1);
         self
@@ -203,8 +222,16 @@ impl Pager {
                 Some(previous) if previous != total => self.total_changed = true,
                 None => {
                     self.first_total = Some(total);
-                    let remaining = total.saturating_sub(self.skipped).min(MAX_RESERVE);
-                    self.seen.reserve(usize::try_from(remaining).unwrap_or(0));
+                    let remaining = total.saturating_sub(self.skipped);
+                    let stride = (ids.len() as u64).clamp(1, u64::from(self.page_size));
+                    self.budget = Some(
+                        remaining
+                            .div_ceil(stride)
+                            .saturating_mul(2)
+                            .saturating_add(BUDGET_SLACK),
+                    );
+                    self.seen
+                        .reserve(usize::try_from(remaining.min(MAX_RESERVE)).unwrap_or(0));
                 }
                 _ => {}
             }
@@ -229,13 +256,27 @@ impl Pager {
                 Some(StopReason::Complete)
             } else if self.total.is_none() && ids.len() < self.page_size as usize {
                 Some(StopReason::ShortPage)
-            } else if self.pages >= self.max_pages || self.next_start > u64::from(u32::MAX) {
+            } else if self.pages >= self.max_pages
+                || self.budget.is_some_and(|b| u64::from(self.pages) >= b)
+                || self.next_start > u64::from(u32::MAX)
+            {
                 Some(StopReason::PageCap)
             } else {
                 None
             };
         }
         fresh
+    }
+
+    /// The failure to report when paging stopped at the page budget ([`StopReason::PageCap`]):
+    /// [`Error::EndlessListing`] naming `what` was listed. `None` otherwise.
+    pub fn cap_error(&self, what: &str) -> Option<Error> {
+        (self.stop == Some(StopReason::PageCap)).then(|| Error::EndlessListing {
+            what: what.to_owned(),
+            pages: self.pages,
+            received: self.next_start - 1 - self.skipped,
+            total: self.first_total,
+        })
     }
 
     /// True once paging is over.
@@ -497,6 +538,43 @@ mod tests {
         }
         assert_eq!(requests, 5);
         assert_eq!(pager.stop_reason(), Some(StopReason::PageCap));
+        let err = pager.cap_error("users").expect("a failure");
+        assert!(
+            err.to_string()
+                .contains("stopped listing users after 5 pages (10 received, no totalResults)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_total_that_keeps_growing_is_stopped_by_the_budget() {
+        // Every page is full and announces one more page than received so far: without a
+        // budget this ran to the absolute ceiling.
+        let mut pager = Pager::new(100);
+        let mut buf = Vec::new();
+        let mut n = 0u64;
+        while let Some(req) = pager.next_request() {
+            buf.clear();
+            for _ in 0..req.count {
+                buf.push(format!("id-{n}"));
+                n += 1;
+            }
+            let page: Vec<&str> = buf.iter().map(String::as_str).collect();
+            pager.accept(&page, Some(n + 100));
+            assert!(
+                pager.pages() <= 14,
+                "still paging after {} pages",
+                pager.pages()
+            );
+        }
+        // First total 200: 2 × 2 + 10 pages.
+        assert_eq!(pager.pages(), 14);
+        assert_eq!(pager.stop_reason(), Some(StopReason::PageCap));
+        assert!(pager.cap_error("users").is_some());
+        // A complete listing is no failure.
+        let mut pager = Pager::new(100);
+        pager.accept(&["a"], Some(1));
+        assert_eq!(pager.cap_error("users").map(|e| e.to_string()), None);
     }
 
     #[test]

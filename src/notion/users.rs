@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::Error;
 use super::client::{Call, Client, Endpoint, stream_resources};
-use super::models::{ListResponse, NewUser, User, UserId};
+use super::models::{ListResponse, NewUser, PageShape, User, UserId};
 use super::paging::{MAX_PAGE_SIZE, Pager};
 use super::patch::PatchOp;
 
@@ -104,10 +104,16 @@ impl<'a> ListUsers<'a> {
         self
     }
 
-    /// Fetches this one page.
+    /// Fetches this one page. A page holding more than the `count` asked for (100 when unset:
+    /// Notion's cap), or without a usable `Resources` array where `totalResults` says some are
+    /// due, is an [`Error::Decode`].
     pub async fn send(self) -> Result<ListResponse<User>, Error> {
         let call = Call::new(Endpoint::ListUsers, ["Users"]).with_query(&self);
-        self.client.fetch_json(&call).await
+        let shape = PageShape {
+            max_items: self.count.unwrap_or(MAX_PAGE_SIZE) as usize,
+            start_index: u64::from(self.start_index.unwrap_or(1).max(1)),
+        };
+        self.client.fetch_page(&call, shape).await
     }
 
     /// Every matching user, each once, fetched lazily page by page with a [`Pager`] starting at
@@ -138,7 +144,7 @@ mod tests {
     use super::*;
     use crate::notion::ClientConfig;
     use crate::notion::base_url::encode_query;
-    use crate::notion::client::query_pairs;
+    use crate::notion::request::query_pairs;
     use crate::secret::Secret;
     use serde_json::json;
 
