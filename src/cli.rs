@@ -142,7 +142,7 @@ pub struct SyncArgs {
     /// Most Notion requests per second (bursts of the same size allowed); halved on each 429 and
     /// recovered gradually.
     #[arg(long, env = "BATON_REQUESTS_PER_SECOND", value_name = "N",
-          default_value_t = notion::DEFAULT_REQUESTS_PER_SECOND,
+          default_value_t = 10,
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub requests_per_second: u32,
 
@@ -178,11 +178,8 @@ impl SyncArgs {
         let mut cfg = ClientConfig::new(base_url, token);
         cfg.timeout = Duration::from_secs(self.http_timeout_seconds);
         cfg.retry.max_attempts = self.max_retries + 1;
-        cfg.limits = notion::LimitConfig {
-            requests_per_second: self.requests_per_second,
-            burst: self.requests_per_second,
-            max_concurrency: self.max_concurrency as usize,
-        };
+        cfg.limits =
+            notion::LimitConfig::fixed(self.requests_per_second, self.max_concurrency as usize);
         Ok(notion::Client::new(cfg)?)
     }
 }
