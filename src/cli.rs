@@ -139,12 +139,18 @@ pub struct SyncArgs {
           value_parser = clap::value_parser!(u64).range(1..=1800))]
     pub http_timeout_seconds: u64,
 
-    /// Most Notion requests per second (bursts of the same size allowed); halved on each 429 and
-    /// recovered gradually.
+    /// Pin the Notion request rate to N per second instead of finding Notion's limit (a 429
+    /// still slows it down; it never goes above N).
     #[arg(long, env = "BATON_REQUESTS_PER_SECOND", value_name = "N",
-          default_value_t = 10,
           value_parser = clap::value_parser!(u32).range(1..=1000))]
-    pub requests_per_second: u32,
+    pub requests_per_second: Option<u32>,
+
+    /// Ceiling of adaptive pacing: the connector finds Notion's limit (slow start, back off on
+    /// 429, one shared Retry-After pause) but never sends more than N requests per second.
+    #[arg(long, env = "BATON_MAX_REQUESTS_PER_SECOND", value_name = "N",
+          default_value_t = notion::DEFAULT_MAX_REQUESTS_PER_SECOND,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub max_requests_per_second: u32,
 
     /// Retries of a failed Notion request (429, 502/503/504/529, timeouts, connection errors),
     /// with jittered exponential backoff from 0.5 s and Retry-After honoured; 0 disables them.
@@ -178,8 +184,11 @@ impl SyncArgs {
         let mut cfg = ClientConfig::new(base_url, token);
         cfg.timeout = Duration::from_secs(self.http_timeout_seconds);
         cfg.retry.max_attempts = self.max_retries + 1;
-        cfg.limits =
-            notion::LimitConfig::fixed(self.requests_per_second, self.max_concurrency as usize);
+        let in_flight = self.max_concurrency as usize;
+        cfg.limits = match self.requests_per_second {
+            Some(n) => notion::LimitConfig::fixed(n, in_flight),
+            None => notion::LimitConfig::adaptive(self.max_requests_per_second, in_flight),
+        };
         Ok(notion::Client::new(cfg)?)
     }
 }
@@ -411,6 +420,20 @@ pub struct SimArgs {
     /// Retry-After of injected 429s, in seconds.
     #[arg(long, default_value_t = 1)]
     pub retry_after_secs: u64,
+    /// Enforce a limit of N requests per second per token (token bucket); beyond it, 429 with
+    /// an honest Retry-After.
+    #[arg(long, value_name = "RPS")]
+    pub rate_limit: Option<f64>,
+    /// Token-bucket size of --rate-limit (default: one second's worth).
+    #[arg(long, value_name = "N")]
+    pub rate_limit_burst: Option<u32>,
+    /// Enforce at most N requests in flight; beyond it, 429 (or a wait, with
+    /// --rate-limit-queue).
+    #[arg(long, value_name = "N")]
+    pub rate_limit_concurrency: Option<u32>,
+    /// Requests beyond --rate-limit-concurrency wait (slow answers) instead of 429.
+    #[arg(long)]
+    pub rate_limit_queue: bool,
     /// Share of requests (0-1) answered 500, 502 or 503.
     #[arg(long, default_value_t = 0.0, value_parser = parse_share)]
     pub server_error_share: f64,
@@ -580,10 +603,41 @@ async fn sync(
     if retries > 0 {
         let _ = writeln!(out, "  {:<16}{:>8}", "retries", retries);
     }
+    let sent: u64 = connector.client().request_counts().values().sum();
+    out.push_str(&pacing_lines(
+        &connector.client().pacing(),
+        sent,
+        report.duration,
+    ));
     for w in connector.warnings() {
         let _ = writeln!(out, "warning: {w}");
     }
     Ok(out)
+}
+
+/// The summary's pacing lines: 429s and pauses (when there were any), and the rates.
+pub fn pacing_lines(p: &notion::PacingStats, sent: u64, took: Duration) -> String {
+    let mut out = String::new();
+    if p.rate_limited > 0 {
+        let _ = writeln!(
+            out,
+            "  {:<16}{:>8}  (429s; every request paused {:.1} s in all)",
+            "rate-limited",
+            p.rate_limited,
+            p.paused.as_secs_f64()
+        );
+    }
+    let achieved = sent as f64 / took.as_secs_f64().max(1e-3);
+    let _ = writeln!(
+        out,
+        "  {:<16}{:>8}  {achieved:.1} requests/s achieved, last {:.1}, peak {:.1}, ceiling {:.0}",
+        "pacing",
+        if p.adaptive { "adaptive" } else { "fixed" },
+        p.rate,
+        p.peak_rate,
+        p.ceiling
+    );
+    out
 }
 
 /// The human summary of a finished sync; `requests` are the Notion requests by endpoint, empty
@@ -820,6 +874,10 @@ async fn serve_sim(args: SimArgs, cancel: CancellationToken) -> anyhow::Result<(
         total_results_drift: args.total_results_drift,
         churn_users_per_page: args.churn_users_per_page,
         shuffle_pages: args.shuffle_pages,
+        rate_limit: args.rate_limit,
+        rate_limit_burst: args.rate_limit_burst,
+        rate_limit_concurrency: args.rate_limit_concurrency,
+        rate_limit_concurrency_queue: args.rate_limit_queue,
         ..SimConfig::default()
     };
     let (users, groups) = (dataset.users.len(), dataset.groups.len());
@@ -1007,8 +1065,9 @@ mod tests {
     #[test]
     fn rate_limit_flags() {
         let cli = Cli::try_parse_from(["baton-notion"]).expect("parses");
-        assert_eq!(cli.sync.requests_per_second, 10);
-        assert_eq!(cli.sync.max_concurrency, 4);
+        assert_eq!(cli.sync.requests_per_second, None, "adaptive by default");
+        assert_eq!(cli.sync.max_requests_per_second, 150);
+        assert_eq!(cli.sync.max_concurrency, 8);
         assert_eq!(
             cli.sync.max_retries + 1,
             notion::RetryConfig::default().max_attempts
@@ -1023,7 +1082,7 @@ mod tests {
         .expect("parses");
         assert_eq!(
             (cli.sync.requests_per_second, cli.sync.max_concurrency),
-            (3, 1)
+            (Some(3), 1)
         );
         assert!(Cli::try_parse_from(["baton-notion", "--requests-per-second", "0"]).is_err());
         assert!(Cli::try_parse_from(["baton-notion", "--max-concurrency", "0"]).is_err());

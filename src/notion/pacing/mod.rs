@@ -125,6 +125,8 @@ pub struct PacingStats {
     pub peak_rate: f64,
     /// The current limit on requests in flight.
     pub concurrency: usize,
+    /// The highest limit on requests in flight so far.
+    pub peak_concurrency: usize,
     /// Answers that were 429.
     pub rate_limited: u64,
     /// Times the rate was cut (at most one per round of 429s).
@@ -154,6 +156,7 @@ struct State {
     issued: usize,
     adaptive: bool,
     peak_rate: f64,
+    peak_concurrency: usize,
     rate_limited: u64,
     cuts: u64,
     paused: Duration,
@@ -181,6 +184,7 @@ impl Limiter {
                 rate,
                 concurrency,
                 issued,
+                peak_concurrency: issued,
                 adaptive,
                 rate_limited: 0,
                 cuts: 0,
@@ -215,8 +219,8 @@ impl Limiter {
             permit: Some(permit),
             sent: Instant::now(),
             paced: slot.paced,
-            // Only when the rate did not hold it back was the in-flight limit the bottleneck.
-            saturated: saturated && !slot.paced,
+            // Every permit taken: more requests in flight would have gone out.
+            saturated,
         }
     }
 
@@ -239,6 +243,7 @@ impl Limiter {
             rate: s.rate.rate(),
             peak_rate: s.peak_rate,
             concurrency: s.concurrency.limit(),
+            peak_concurrency: s.peak_concurrency,
             rate_limited: s.rate_limited,
             cuts: s.cuts,
             paused: s.paused,
@@ -288,6 +293,7 @@ impl Permit<'_> {
         s.rate.succeeded(now, self.sent, self.paced);
         s.concurrency
             .succeeded(now, kind, now - self.sent, self.saturated);
+        s.peak_concurrency = s.peak_concurrency.max(s.concurrency.limit());
         let rate = s.rate.rate();
         if rate > s.peak_rate {
             s.peak_rate = rate;

@@ -35,7 +35,7 @@
 //! A limit on requests in flight between 1 and `--max-concurrency`, in the manner of TCP
 //! Vegas or Netflix's gradient limiter: each endpoint's best latency is the baseline; while
 //! answers come back within [`FLAT_LATENCY`] × baseline and the limit is what holds requests
-//! back, the limit grows by one per answer; when latency rises past [`QUEUEING_LATENCY`] ×
+//! back, the limit grows by one per round of answers; when latency rises past [`QUEUEING_LATENCY`] ×
 //! baseline the server is queueing, and the limit shrinks by one (at most once per baseline
 //! latency). A 429 also takes a quarter off it.
 
@@ -273,6 +273,8 @@ pub struct ConcurrencyPolicy {
     last_shrink: Option<Instant>,
     /// Pinned at `max` (with a pinned rate).
     fixed: bool,
+    /// Progress toward the next increase (see `succeeded`).
+    growth: f64,
 }
 
 impl ConcurrencyPolicy {
@@ -290,6 +292,7 @@ impl ConcurrencyPolicy {
             ratio: 1.0,
             last_shrink: None,
             fixed,
+            growth: 0.0,
         }
     }
 
@@ -328,7 +331,13 @@ impl ConcurrencyPolicy {
                 self.last_shrink = Some(now);
             }
         } else if self.ratio <= FLAT_LATENCY && saturated && self.limit < self.max {
-            self.limit += 1;
+            // One more per round of answers (1 / limit per answer), as TCP Vegas adds one
+            // segment per round trip: slow enough for the latency signal to keep up.
+            self.growth += 1.0 / self.limit as f64;
+            if self.growth >= 1.0 - 1e-9 {
+                self.growth = 0.0;
+                self.limit += 1;
+            }
         }
     }
 
@@ -665,7 +674,12 @@ mod tests {
         // Not saturated: no growth.
         c.succeeded(t0, 1, ms(50), false);
         assert_eq!(c.limit(), START_CONCURRENCY);
-        for i in 0..10 {
+        // One more per round: 2 answers at 2, 3 at 3, …
+        for i in 0..2 {
+            c.succeeded(t0 + ms(i), 1, ms(50), true);
+        }
+        assert_eq!(c.limit(), 3);
+        for i in 0..100 {
             c.succeeded(t0 + ms(i), 1, ms(50), true);
         }
         assert_eq!(c.limit(), 8, "capped at --max-concurrency");
@@ -685,7 +699,7 @@ mod tests {
         let low = c.limit();
         // A slower endpoint has its own baseline: its latency is not read as queueing.
         let mut d = ConcurrencyPolicy::new(8, false);
-        for i in 0..10 {
+        for i in 0..50 {
             d.succeeded(t0 + ms(i), 0, ms(5), true);
             d.succeeded(t0 + ms(i), 1, ms(200), true);
         }
