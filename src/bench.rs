@@ -6,6 +6,11 @@
 //! from the kernel's accounting of the reaped child (`wait4`). Requests by endpoint come from
 //! the sync's own summary; rows from the artifact's stats.
 //!
+//! With `--rate-limit`, the simulator enforces a token-bucket limit per token (burst: one
+//! second's worth unless `--rate-limit-burst`), and each row also reports the rate achieved,
+//! the 429s the sync met, and the ideal time (the minimum requests ÷ the limit) — the measure of
+//! how well pacing finds a limit it is not told.
+//!
 //! Figures are printed as a table (and optionally JSON). Nothing here asserts a speed: the
 //! targets live in BENCHMARKS.md, next to the measured table.
 
@@ -43,13 +48,24 @@ pub struct BenchArgs {
     /// Members per group of the custom scenario.
     #[arg(long, default_value_t = 20)]
     pub members: usize,
-    /// Requests in flight the sync may have (its --max-concurrency).
-    #[arg(long, default_value_t = 8)]
-    pub max_concurrency: u32,
-    /// The sync's --requests-per-second. The default is high so that the figures measure the
-    /// connector rather than its limiter; pass 10 to see the shipped default's pacing.
-    #[arg(long, default_value_t = 1000)]
-    pub requests_per_second: u32,
+    /// Server limits to run each scenario under, in requests per second, comma separated; 0
+    /// means no limit. Each scenario runs at each latency under each limit.
+    #[arg(long, value_delimiter = ',', default_value = "0")]
+    pub rate_limit: Vec<u32>,
+    /// Token-bucket size of the server limit (default: one second's worth).
+    #[arg(long)]
+    pub rate_limit_burst: Option<u32>,
+    /// Requests in flight the sync may have (its --max-concurrency; default: the sync's).
+    #[arg(long)]
+    pub max_concurrency: Option<u32>,
+    /// Pin the sync's rate (its --requests-per-second; default: adaptive pacing). Pass 10 to see
+    /// the fixed pacing the connector shipped with before adaptive pacing.
+    #[arg(long)]
+    pub requests_per_second: Option<u32>,
+    /// The ceiling of adaptive pacing (the sync's --max-requests-per-second; default: the
+    /// sync's).
+    #[arg(long)]
+    pub max_requests_per_second: Option<u32>,
     /// Extra flags for the sync process (repeatable), e.g. --sync-arg=--max-retries=0.
     #[arg(long, allow_hyphen_values = true)]
     pub sync_arg: Vec<String>,
@@ -80,6 +96,10 @@ pub struct Measurement {
     pub scenario: Scenario,
     /// Simulated latency per request, ms.
     pub latency_ms: u64,
+    /// The server's limit, requests per second (`None`: unlimited).
+    pub rate_limit: Option<u32>,
+    /// How the sync paced: `adaptive` or `fixed N`.
+    pub pacing: String,
     /// Wall time of the sync process, seconds.
     pub wall_s: f64,
     /// User + system CPU time of the sync process, seconds.
@@ -99,6 +119,12 @@ pub struct Measurement {
     pub rows: u64,
     /// Rows per second of wall time.
     pub rows_per_s: f64,
+    /// Requests per second of wall time.
+    pub achieved_rps: f64,
+    /// 429 answers the sync met (from its summary).
+    pub rate_limited: u64,
+    /// The minimum requests ÷ the server limit, seconds (`None` without a limit).
+    pub ideal_s: Option<f64>,
 }
 
 fn scenarios(args: &BenchArgs) -> anyhow::Result<Vec<Scenario>> {
@@ -146,21 +172,52 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         } else {
             &latencies
         };
-        for &lat in lats {
-            eprintln!(
-                "bench: {} ({} users, {} groups, {} members/group), {} ms latency …",
-                sc.name, sc.users, sc.groups, sc.members, lat
-            );
-            let mut sync_args = vec![
-                format!("--max-concurrency={}", args.max_concurrency),
-                format!("--requests-per-second={}", args.requests_per_second),
-            ];
-            sync_args.extend(args.sync_arg.iter().cloned());
-            let m = run_one(&exe, &sc, lat, &sync_args)?;
-            if args.json {
-                crate::ops::output::print(&format!("{}\n", serde_json::to_string(&m)?))?;
+        let limits: Vec<Option<u32>> = if args.rate_limit.is_empty() {
+            vec![None]
+        } else {
+            args.rate_limit
+                .iter()
+                .map(|&l| (l > 0).then_some(l))
+                .collect()
+        };
+        for &limit in &limits {
+            for &lat in lats {
+                eprintln!(
+                    "bench: {} ({} users, {} groups, {} members/group), {} ms latency, {} …",
+                    sc.name,
+                    sc.users,
+                    sc.groups,
+                    sc.members,
+                    lat,
+                    limit.map_or("no server limit".to_owned(), |l| format!(
+                        "server limit {l}/s"
+                    ))
+                );
+                let mut sync_args = Vec::new();
+                if let Some(n) = args.max_concurrency {
+                    sync_args.push(format!("--max-concurrency={n}"));
+                }
+                if let Some(n) = args.requests_per_second {
+                    sync_args.push(format!("--requests-per-second={n}"));
+                }
+                if let Some(n) = args.max_requests_per_second {
+                    sync_args.push(format!("--max-requests-per-second={n}"));
+                }
+                sync_args.extend(args.sync_arg.iter().cloned());
+                let server = ServerLimit {
+                    rate: limit,
+                    burst: args.rate_limit_burst,
+                };
+                let mut m = run_one(&exe, &sc, lat, server, &sync_args)?;
+                m.pacing = match args.requests_per_second {
+                    Some(n) => format!("fixed {n}"),
+                    None => "adaptive".to_owned(),
+                };
+                if args.json {
+                    crate::ops::output::print(&format!("{}\n", serde_json::to_string(&m)?))?;
+                }
+                results.push(m);
             }
-            results.push(m);
         }
     }
     crate::ops::output::print(&table(&results))?;
@@ -177,20 +234,38 @@ impl Drop for SimChild {
     }
 }
 
+/// The limit the simulator enforces in one run.
+#[derive(Debug, Clone, Copy)]
+struct ServerLimit {
+    /// Requests per second per token, if limited.
+    rate: Option<u32>,
+    /// Its bucket size (default: one second's worth).
+    burst: Option<u32>,
+}
+
 fn run_one(
     exe: &Path,
     sc: &Scenario,
     latency_ms: u64,
+    server: ServerLimit,
     extra: &[String],
 ) -> anyhow::Result<Measurement> {
     let dir = tempfile::tempdir().context("creating a temp dir")?;
+    let mut sim_cmd = Command::new(exe);
+    sim_cmd
+        .args(["sim", "--port", "0", "--seed", "1"])
+        .args(["--users", &sc.users.to_string()])
+        .args(["--groups", &sc.groups.to_string()])
+        .args(["--members", &sc.members.to_string()])
+        .args(["--latency-ms", &latency_ms.to_string()]);
+    if let Some(rate) = server.rate {
+        sim_cmd.arg(format!("--rate-limit={rate}"));
+        if let Some(burst) = server.burst {
+            sim_cmd.arg(format!("--rate-limit-burst={burst}"));
+        }
+    }
     let mut sim = SimChild(
-        Command::new(exe)
-            .args(["sim", "--port", "0", "--seed", "1"])
-            .args(["--users", &sc.users.to_string()])
-            .args(["--groups", &sc.groups.to_string()])
-            .args(["--members", &sc.members.to_string()])
-            .args(["--latency-ms", &latency_ms.to_string()])
+        sim_cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -228,6 +303,8 @@ fn run_one(
     }
     let summary = std::fs::read_to_string(&stdout_path)?;
     let (request_total, requests) = parse_requests(&summary);
+    let rate_limited = parse_count(&summary, "rate-limited");
+    let request_minimum = minimum_requests(sc.users, sc.groups);
     let reader = Reader::open(&out).context("reading the benchmark artifact")?;
     let sync = reader
         .latest_sync()?
@@ -237,15 +314,20 @@ fn run_one(
     Ok(Measurement {
         scenario: sc.clone(),
         latency_ms,
+        rate_limit: server.rate,
+        pacing: String::new(),
         wall_s: wall.as_secs_f64(),
         cpu_s: usage.cpu.as_secs_f64(),
         peak_rss_mib: usage.max_rss_kib as f64 / 1024.0,
         requests,
         request_total,
-        request_minimum: minimum_requests(sc.users, sc.groups),
+        request_minimum,
         artifact_bytes: std::fs::metadata(&out)?.len(),
         rows,
         rows_per_s: rows as f64 / wall.as_secs_f64().max(1e-9),
+        achieved_rps: request_total as f64 / wall.as_secs_f64().max(1e-9),
+        rate_limited,
+        ideal_s: server.rate.map(|l| request_minimum as f64 / f64::from(l)),
     })
 }
 
@@ -282,6 +364,16 @@ fn parse_requests(summary: &str) -> (u64, String) {
     (0, String::new())
 }
 
+/// The number that starts the summary line labelled `label` (0 when there is none).
+fn parse_count(summary: &str, label: &str) -> u64 {
+    summary
+        .lines()
+        .filter_map(|line| line.trim_start().strip_prefix(label))
+        .filter_map(|rest| rest.split_whitespace().next())
+        .find_map(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
 struct Usage {
     success: bool,
     cpu: Duration,
@@ -314,11 +406,16 @@ pub fn table(results: &[Measurement]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<8} {:>9} {:>6} {:>8} {:>6} {:>7} {:>13} {:>9} {:>10} {:>11}  requests by endpoint",
+        "{:<8} {:>9} {:>6} {:>6} {:<11} {:>8} {:>8} {:>8} {:>5} {:>6} {:>7} {:>13} {:>9} {:>10} {:>11}  requests by endpoint",
         "scenario",
         "users",
         "lat",
+        "limit",
+        "pacing",
         "wall s",
+        "ideal s",
+        "req/s",
+        "429s",
         "cpu s",
         "rss MiB",
         "requests/min",
@@ -329,11 +426,16 @@ pub fn table(results: &[Measurement]) -> String {
     for m in results {
         let _ = writeln!(
             out,
-            "{:<8} {:>9} {:>4}ms {:>8.2} {:>6.2} {:>7.1} {:>13} {:>9} {:>10} {:>11.0}  {}",
+            "{:<8} {:>9} {:>4}ms {:>6} {:<11} {:>8.2} {:>8} {:>8.1} {:>5} {:>6.2} {:>7.1} {:>13} {:>9} {:>10} {:>11.0}  {}",
             m.scenario.name,
             m.scenario.users,
             m.latency_ms,
+            m.rate_limit.map_or("-".to_owned(), |l| format!("{l}/s")),
+            m.pacing,
             m.wall_s,
+            m.ideal_s.map_or("-".to_owned(), |s| format!("{s:.2}")),
+            m.achieved_rps,
+            m.rate_limited,
             m.cpu_s,
             m.peak_rss_mib,
             format!("{}/{}", m.request_total, m.request_minimum),
@@ -362,6 +464,13 @@ mod tests {
     }
 
     #[test]
+    fn parses_the_summary_rate_limited_line() {
+        let s = "  requests           110  (GET /Users 104)\n  rate-limited         4  (429; paused 4.0 s)\n";
+        assert_eq!(parse_count(s, "rate-limited"), 4);
+        assert_eq!(parse_count("  requests 3\n", "rate-limited"), 0);
+    }
+
+    #[test]
     fn the_request_minimum_counts_one_page_per_listing_at_least() {
         assert_eq!(minimum_requests(10_000, 500), 106);
         assert_eq!(minimum_requests(100_000, 2_000), 1_021);
@@ -377,8 +486,11 @@ mod tests {
             users: 1,
             groups: 1,
             members: 1,
-            max_concurrency: 8,
-            requests_per_second: 1000,
+            rate_limit: vec![0],
+            rate_limit_burst: None,
+            max_concurrency: None,
+            requests_per_second: None,
+            max_requests_per_second: None,
             sync_arg: vec![],
             json: false,
         };

@@ -39,11 +39,7 @@ fn workspace() -> Dataset {
 fn connector_with(sim: &SimHandle, concurrency: usize) -> Arc<NotionConnector> {
     init();
     let mut cfg = ClientConfig::new(sim.base_url(), Secret::new(SimConfig::default().token));
-    cfg.limits = LimitConfig {
-        requests_per_second: 1000,
-        burst: 1000,
-        max_concurrency: concurrency,
-    };
+    cfg.limits = LimitConfig::fixed(1000, concurrency);
     Arc::new(NotionConnector::new(
         notion::Client::new(cfg).expect("client builds"),
     ))

@@ -37,11 +37,7 @@ fn fast_connector(sim: &SimHandle, retry: RetryConfig) -> Arc<NotionConnector> {
     init();
     let mut cfg = ClientConfig::new(sim.base_url(), Secret::new(SimConfig::default().token));
     cfg.retry = retry;
-    cfg.limits = LimitConfig {
-        requests_per_second: 1000,
-        burst: 1000,
-        max_concurrency: 4,
-    };
+    cfg.limits = LimitConfig::fixed(1000, 4);
     Arc::new(NotionConnector::new(
         notion::Client::new(cfg).expect("client builds"),
     ))

@@ -284,8 +284,9 @@ mod tests {
     #[test]
     fn rate_limit_flags() {
         let cli = Cli::try_parse_from(["baton-notion"]).expect("parses");
-        assert_eq!(cli.sync.requests_per_second, 10);
-        assert_eq!(cli.sync.max_concurrency, 4);
+        assert_eq!(cli.sync.requests_per_second, None, "adaptive by default");
+        assert_eq!(cli.sync.max_requests_per_second, 150);
+        assert_eq!(cli.sync.max_concurrency, 8);
         assert_eq!(
             cli.sync.max_retries + 1,
             notion::RetryConfig::default().max_attempts
@@ -300,7 +301,7 @@ mod tests {
         .expect("parses");
         assert_eq!(
             (cli.sync.requests_per_second, cli.sync.max_concurrency),
-            (3, 1)
+            (Some(3), 1)
         );
         assert!(Cli::try_parse_from(["baton-notion", "--requests-per-second", "0"]).is_err());
         assert!(Cli::try_parse_from(["baton-notion", "--max-concurrency", "0"]).is_err());

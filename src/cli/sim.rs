@@ -44,6 +44,20 @@ pub struct SimArgs {
     /// Retry-After of injected 429s, in seconds.
     #[arg(long, default_value_t = 1)]
     pub retry_after_secs: u64,
+    /// Enforce a limit of N requests per second per token (token bucket); beyond it, 429 with
+    /// an honest Retry-After.
+    #[arg(long, value_name = "RPS")]
+    pub rate_limit: Option<f64>,
+    /// Token-bucket size of --rate-limit (default: one second's worth).
+    #[arg(long, value_name = "N")]
+    pub rate_limit_burst: Option<u32>,
+    /// Enforce at most N requests in flight; beyond it, 429 (or a wait, with
+    /// --rate-limit-queue).
+    #[arg(long, value_name = "N")]
+    pub rate_limit_concurrency: Option<u32>,
+    /// Requests beyond --rate-limit-concurrency wait (slow answers) instead of 429.
+    #[arg(long)]
+    pub rate_limit_queue: bool,
     /// Share of requests (0-1) answered 500, 502 or 503.
     #[arg(long, default_value_t = 0.0, value_parser = parse_share)]
     pub server_error_share: f64,
@@ -108,6 +122,10 @@ pub(super) async fn serve_sim(args: SimArgs, cancel: CancellationToken) -> anyho
         total_results_drift: args.total_results_drift,
         churn_users_per_page: args.churn_users_per_page,
         shuffle_pages: args.shuffle_pages,
+        rate_limit: args.rate_limit,
+        rate_limit_burst: args.rate_limit_burst,
+        rate_limit_concurrency: args.rate_limit_concurrency,
+        rate_limit_concurrency_queue: args.rate_limit_queue,
         ..SimConfig::default()
     };
     let (users, groups) = (dataset.users.len(), dataset.groups.len());

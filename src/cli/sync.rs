@@ -82,14 +82,18 @@ pub struct SyncArgs {
           value_parser = clap::value_parser!(u64).range(1024..=(1 << 32)), global = true)]
     pub max_response_bytes: u64,
 
-    /// Most Notion requests per second (bursts of the same size allowed); halved on each 429 and
-    /// recovered gradually.
+    /// Pin the Notion request rate to N per second instead of finding Notion's limit (a 429
+    /// still slows it down; it never goes above N).
     #[arg(long, env = "BATON_REQUESTS_PER_SECOND", value_name = "N",
-          default_value_t = notion::DEFAULT_REQUESTS_PER_SECOND,
-          value_parser = clap::value_parser!(u32).range(1..=1000),
-        global = true
-    )]
-    pub requests_per_second: u32,
+          value_parser = clap::value_parser!(u32).range(1..=1000), global = true)]
+    pub requests_per_second: Option<u32>,
+
+    /// Ceiling of adaptive pacing: the connector finds Notion's limit (slow start, back off on
+    /// 429, one shared Retry-After pause) but never sends more than N requests per second.
+    #[arg(long, env = "BATON_MAX_REQUESTS_PER_SECOND", value_name = "N",
+          default_value_t = notion::DEFAULT_MAX_REQUESTS_PER_SECOND,
+          value_parser = clap::value_parser!(u32).range(1..=1000), global = true)]
+    pub max_requests_per_second: u32,
 
     /// Retries of a failed Notion request (429, 502/503/504/529, timeouts, connection errors),
     /// with jittered exponential backoff from 0.5 s and Retry-After honoured; 0 disables them.
@@ -137,10 +141,10 @@ impl SyncArgs {
         cfg.retry.max_attempts = self.max_retries + 1;
         cfg.request_deadline = Duration::from_secs(self.request_deadline_seconds);
         cfg.max_response_bytes = self.max_response_bytes;
-        cfg.limits = notion::LimitConfig {
-            requests_per_second: self.requests_per_second,
-            burst: self.requests_per_second,
-            max_concurrency: self.max_concurrency as usize,
+        let in_flight = self.max_concurrency as usize;
+        cfg.limits = match self.requests_per_second {
+            Some(n) => notion::LimitConfig::fixed(n, in_flight),
+            None => notion::LimitConfig::adaptive(self.max_requests_per_second, in_flight),
         };
         Ok(notion::Client::new(cfg)?)
     }
@@ -186,10 +190,41 @@ pub(super) async fn sync(
     if retries > 0 {
         let _ = writeln!(out, "  {:<16}{:>8}", "retries", retries);
     }
+    let sent: u64 = connector.client().request_counts().values().sum();
+    out.push_str(&pacing_lines(
+        &connector.client().pacing(),
+        sent,
+        report.duration,
+    ));
     for w in connector.warnings() {
         let _ = writeln!(out, "warning: {}", crate::text::one_line(&w.to_string()));
     }
     Ok(out)
+}
+
+/// The summary's pacing lines: 429s and pauses (when there were any), and the rates.
+pub fn pacing_lines(p: &notion::PacingStats, sent: u64, took: Duration) -> String {
+    let mut out = String::new();
+    if p.rate_limited > 0 {
+        let _ = writeln!(
+            out,
+            "  {:<16}{:>8}  (429s; every request paused {:.1} s in all)",
+            "rate-limited",
+            p.rate_limited,
+            p.paused.as_secs_f64()
+        );
+    }
+    let achieved = sent as f64 / took.as_secs_f64().max(1e-3);
+    let _ = writeln!(
+        out,
+        "  {:<16}{:>8}  {achieved:.1} requests/s achieved, last {:.1}, peak {:.1}, ceiling {:.0}",
+        "pacing",
+        if p.adaptive { "adaptive" } else { "fixed" },
+        p.rate,
+        p.peak_rate,
+        p.ceiling
+    );
+    out
 }
 
 /// The human summary of a finished sync; `requests` are the Notion requests by endpoint, empty

@@ -25,8 +25,8 @@
 //! sync for half an hour: a retry whose wait would pass the deadline is not made, and an attempt
 //! still running when it passes is dropped ([`Error::Deadline`]).
 //!
-//! Around each attempt, `execute` applies the client-side limiter ([`super::limiter`]: concurrency,
-//! rate, and the adaptive gate that slows down after 429s) and the one retry policy
+//! Around each attempt, `execute` applies the client's pacing ([`super::pacing`]: the adaptive
+//! rate and in-flight limit, told how each attempt ended) and the one retry policy
 //! ([`super::retry`]: which failures repeat, how long to wait, when to give up). The request
 //! counters count real HTTP attempts; [`Client::retries`] counts the repeats among them.
 
@@ -44,8 +44,8 @@ use tracing::{debug, warn};
 use super::base_url::BaseUrl;
 use super::error::Error;
 use super::groups::Groups;
-use super::limiter::{LimitConfig, Limiter};
 use super::models::{ListResponse, PageShape, decode_page};
+use super::pacing::{LimitConfig, Limiter, PacingStats};
 use super::request::{Body, read_capped, read_prefix};
 pub(crate) use super::request::{Call, Endpoint};
 use super::retry::{RetryConfig, may_retry};
@@ -272,10 +272,15 @@ impl Client {
         self.inner.retries.load(Ordering::Relaxed)
     }
 
-    /// The current request-rate cap in requests per second: the configured rate, or less while
-    /// recovering from 429s.
+    /// The current request rate in requests per second (adaptive, or the pinned rate, lower
+    /// while recovering from 429s).
     pub fn current_rate(&self) -> f64 {
         self.inner.limiter.current_rate()
+    }
+
+    /// What pacing did so far: 429s, pauses, the current and highest rate. Shared by clones.
+    pub fn pacing(&self) -> PacingStats {
+        self.inner.limiter.stats()
     }
 
     /// How many requests may be in flight at once (`LimitConfig::max_concurrency`).
@@ -375,7 +380,7 @@ impl Client {
         let method = call.endpoint.method();
         let method_name = call.endpoint.method_name();
         let endpoint = call.display();
-        let _permit = self.inner.limiter.acquire().await;
+        let permit = self.inner.limiter.acquire().await;
         self.inner.counts[call.endpoint as usize].fetch_add(1, Ordering::Relaxed);
 
         let url = self.inner.base.join(&call.segments, &call.query);
@@ -439,7 +444,7 @@ impl Client {
                     limit,
                     "SCIM answer over the size limit"
                 );
-                self.inner.limiter.succeeded();
+                permit.succeeded(call.endpoint as usize);
                 Err(Error::TooLarge {
                     method: method_name,
                     endpoint,
@@ -457,7 +462,7 @@ impl Client {
                     "SCIM request"
                 );
                 if status.is_success() {
-                    self.inner.limiter.succeeded();
+                    permit.succeeded(call.endpoint as usize);
                     Ok((status, body))
                 } else {
                     let err = Error::from_response_scrubbed(
@@ -472,9 +477,9 @@ impl Client {
                         let pause = err
                             .retry_after()
                             .map(|d| d.min(self.inner.retry.max_retry_after));
-                        self.inner.limiter.rate_limited(pause);
+                        permit.rate_limited(pause);
                     } else {
-                        self.inner.limiter.succeeded();
+                        permit.succeeded(call.endpoint as usize);
                     }
                     Err(err)
                 }

@@ -7,7 +7,7 @@
 //! # Layout
 //! - [`client`] — [`Client`] and [`ClientConfig`]: one shared `reqwest::Client`, the bearer token,
 //!   the per-request timeout, request counters, and the single private `execute` function every
-//!   request goes through (wrapped by the limiter and the retry policy).
+//!   request goes through (wrapped by pacing and the retry policy).
 //! - [`base_url`] — validation of the base URL (`https`, or `http` on loopback only) and joining
 //!   paths under its prefix.
 //! - [`users`], [`groups`] — handlers in the octocrab style: `client.users().list().count(100)
@@ -21,7 +21,8 @@
 //!   private `envelope` module, bounded and scrubbed of the token).
 //! - [`retry`] — [`RetryConfig`] and the retry decisions (backon, jittered exponential backoff,
 //!   `Retry-After`, safe writes).
-//! - [`limiter`] — [`LimitConfig`]: concurrency, rate (governor) and the AIMD gate after 429s.
+//! - [`pacing`] — [`LimitConfig`]: adaptive (or pinned) request rate and in-flight limit, one
+//!   state per client; the policy itself, on a fake clock, in [`pacing::policy`].
 //!
 //! # Invariants
 //! - The token never appears in any `Debug`/`Display` output, error or log line. It lives in a
@@ -29,7 +30,7 @@
 //!   (marked sensitive).
 //! - Every request is counted by endpoint template ([`Client::request_counts`]) and logged at
 //!   `debug` with method, endpoint, status and elapsed time — never headers.
-//! - Every request passes the shared limiter ([`limiter`]) and the one retry policy ([`retry`]);
+//! - Every request passes its client's pacing ([`pacing`]) and the one retry policy ([`retry`]);
 //!   [`Error::is_retryable`] is the classification both rely on.
 #![deny(missing_docs)]
 
@@ -38,8 +39,8 @@ pub mod client;
 mod envelope;
 pub mod error;
 pub mod groups;
-pub mod limiter;
 pub mod models;
+pub mod pacing;
 pub mod paging;
 pub mod patch;
 mod request;
@@ -54,12 +55,12 @@ pub use client::{
 };
 pub use error::{Error, parse_retry_after};
 pub use groups::{Groups, ListGroups};
-pub use limiter::{
-    DEFAULT_BURST, DEFAULT_MAX_CONCURRENCY, DEFAULT_REQUESTS_PER_SECOND, LimitConfig,
-};
 pub use models::{
     Email, EnterpriseUser, Group, GroupId, ListResponse, Manager, Member, Meta, Name, NewGroup,
     NewUser, User, UserId,
+};
+pub use pacing::{
+    DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_REQUESTS_PER_SECOND, LimitConfig, Pacing, PacingStats,
 };
 pub use paging::{DEFAULT_MAX_PAGES, MAX_PAGE_SIZE, PageRequest, Pager, StopReason, TotalDrift};
 pub use patch::{PATCH_OP_SCHEMA, PatchOp, PatchOperation};

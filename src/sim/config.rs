@@ -71,6 +71,17 @@ pub struct SimConfig {
     /// Quirk: `/Users` filter attributes answered with 400 `invalidFilter`, compared
     /// case-insensitively (e.g. `userName`, which Notion does not document as filterable).
     pub refuse_user_filters: Vec<String>,
+    /// Limit: requests per second per bearer token (a token bucket, see `ratelimit.rs`);
+    /// beyond it, 429 with an honest `Retry-After`. `None`: no limit.
+    pub rate_limit: Option<f64>,
+    /// Limit: the token bucket's size, the requests that may go back to back (default: one
+    /// second's worth of `rate_limit`).
+    pub rate_limit_burst: Option<u32>,
+    /// Limit: requests in flight at once; beyond it, 429 with `Retry-After: 1` (or a wait,
+    /// with `rate_limit_concurrency_queue`). `None`: no limit.
+    pub rate_limit_concurrency: Option<u32>,
+    /// Requests beyond `rate_limit_concurrency` wait for a slot (slow answers) instead of 429.
+    pub rate_limit_concurrency_queue: bool,
 }
 
 impl Default for SimConfig {
@@ -101,6 +112,10 @@ impl Default for SimConfig {
             churn_users_per_page: 0,
             shuffle_pages: false,
             refuse_user_filters: Vec::new(),
+            rate_limit: None,
+            rate_limit_burst: None,
+            rate_limit_concurrency: None,
+            rate_limit_concurrency_queue: false,
         }
     }
 }

@@ -31,6 +31,8 @@
 //! - `faults`: deterministic, seeded fault injection (429s, 5xx, dropped connections, malformed
 //!   bodies, latency jitter, `totalResults` drift, churn between pages, shuffled pages).
 //! - `counters`: per-endpoint request counts and the recent-request log ([`RecordedRequest`]).
+//! - `ratelimit`: enforced limits — a token bucket per token and a cap on requests in flight,
+//!   answered with 429 and an honest `Retry-After` (or, for the cap, by queueing).
 //!
 //! # Endpoints
 //! All under `/scim/v2`, all requiring `Authorization: Bearer <token>` (else 401):
@@ -51,6 +53,7 @@ mod dataset;
 mod faults;
 mod filter;
 mod handlers;
+mod ratelimit;
 mod scim_json;
 mod server;
 mod store;

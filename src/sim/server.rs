@@ -4,8 +4,10 @@
 //! ```text
 //! SimListener (TCP_NODELAY, one kill switch per connection)
 //!   └─ axum::serve ── Router built from handlers::endpoints() + named 404 fallback
-//!        └─ front_door: number → draw fault → latency (+ jitter) → die_after_requests? / drop?
-//!                       → bearer auth → 429 / 5xx? → handler → lose response? / truncate? → record
+//!        └─ front_door: number → draw fault → rate limits (token bucket, in-flight cap)
+//!                       → latency (+ jitter) → die_after_requests? / drop?
+//!                       → bearer auth → limit 429? → 429 / 5xx? → handler
+//!                       → lose response? / truncate? → record
 //! ```
 //! [`front_door`] wraps every route and the fallback, so every request — matched or not,
 //! authorized or not — is counted exactly once under its endpoint key.
@@ -53,6 +55,7 @@ use super::counters::{Counters, RecordedRequest, UNMATCHED};
 use super::dataset::{Dataset, SimUser};
 use super::faults::{self, Fault, Faults};
 use super::handlers::{self, SCIM_PREFIX};
+use super::ratelimit::{Admission, RateLimits};
 use super::store::Store;
 
 /// How long [`SimHandle::shutdown`] waits for in-flight requests before abandoning them.
@@ -82,6 +85,7 @@ impl Simulator {
         let base_url = format!("http://{}{SCIM_PREFIX}", reachable(addr));
         let shutdown = CancellationToken::new();
         let endpoints = handlers::endpoints();
+        let limits = RateLimits::new(&config);
         let shared = Arc::new(Shared {
             store: RwLock::new(Store::new(dataset)),
             omit_role_for: config.omit_role_for.iter().cloned().collect(),
@@ -94,6 +98,7 @@ impl Simulator {
                 .collect(),
             shutdown: shutdown.clone(),
             faults: Faults::default(),
+            limits,
             started: Instant::now(),
         });
 
@@ -202,6 +207,12 @@ impl SimHandle {
         self.shared.counters.recent()
     }
 
+    /// Requests answered 429 by the enforced limits (`rate_limit`, `rate_limit_concurrency`;
+    /// injected 429 faults are not counted here).
+    pub fn rate_limited(&self) -> u64 {
+        self.shared.limits.rejected()
+    }
+
     /// The most requests the simulator has handled at once (since the last
     /// [`reset_counters`](Self::reset_counters)).
     pub fn peak_in_flight(&self) -> u64 {
@@ -258,6 +269,8 @@ pub(crate) struct Shared {
     shutdown: CancellationToken,
     /// Fault-injection state.
     pub(crate) faults: Faults,
+    /// Enforced rate limits.
+    limits: RateLimits,
     /// When the simulator started: the zero of [`RecordedRequest::at`].
     started: Instant,
 }
@@ -322,6 +335,19 @@ async fn front_door(State(shared): State<Arc<Shared>>, request: Request, next: N
             .draw(&shared.config, method.as_str(), &path, query.as_deref())
     };
 
+    let authorized = check_bearer(request.headers(), &shared.config.token);
+    // Limits are checked on arrival, per token; an unauthorized request spends nothing.
+    let admission = match (&authorized, request.headers().get(header::AUTHORIZATION)) {
+        (Ok(()), Some(credentials)) if endpoint != UNMATCHED => {
+            let credentials = credentials.to_str().unwrap_or_default();
+            shared
+                .limits
+                .admit(&shared.config, credentials, Instant::now())
+                .await
+        }
+        _ => Admission::Admitted(None),
+    };
+
     let latency = shared.config.latency + faults::jitter(shared.config.latency_jitter, seed);
     if !latency.is_zero() {
         tokio::select! {
@@ -334,7 +360,6 @@ async fn front_door(State(shared): State<Arc<Shared>>, request: Request, next: N
         .config
         .die_after_requests
         .is_some_and(|limit| sequence > limit);
-    let authorized = check_bearer(request.headers(), &shared.config.token);
     let kill = request
         .extensions()
         .get::<ConnectInfo<Connection>>()
@@ -347,6 +372,16 @@ async fn front_door(State(shared): State<Arc<Shared>>, request: Request, next: N
             .headers_mut()
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         (response, 401)
+    } else if let Admission::Rejected(retry_after) = admission {
+        let mut response = handlers::scim_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            None,
+            "rate limit exceeded for this token: slow down",
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        (response, 429)
     } else {
         match fault {
             Fault::RateLimit => {
