@@ -59,8 +59,10 @@ pub const MIN_RATE: f64 = 0.5;
 const MIN_SAMPLES: u64 = 2;
 /// The refill allowance of the first measurement interval (no pause before it).
 const FIRST_CREDIT: Duration = Duration::from_secs(1);
-/// The in-flight limit a sync starts at.
-pub const START_CONCURRENCY: usize = 2;
+/// The in-flight limit a sync starts at: the connector's old fixed concurrency. The overshoot
+/// into a low server limit before the first 429 returns is at most this many (measured: 3
+/// 429s for medium against 3/s, as when starting at 2).
+pub const START_CONCURRENCY: usize = 4;
 /// Latency within this multiple of the baseline counts as flat.
 pub const FLAT_LATENCY: f64 = 1.5;
 /// Latency beyond this multiple of the baseline means the server is queueing.
@@ -674,11 +676,11 @@ mod tests {
         // Not saturated: no growth.
         c.succeeded(t0, 1, ms(50), false);
         assert_eq!(c.limit(), START_CONCURRENCY);
-        // One more per round: 2 answers at 2, 3 at 3, …
-        for i in 0..2 {
+        // One more per round: as many answers as the limit, then one more.
+        for i in 0..START_CONCURRENCY as u64 {
             c.succeeded(t0 + ms(i), 1, ms(50), true);
         }
-        assert_eq!(c.limit(), 3);
+        assert_eq!(c.limit(), START_CONCURRENCY + 1);
         for i in 0..100 {
             c.succeeded(t0 + ms(i), 1, ms(50), true);
         }
