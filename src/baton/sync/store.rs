@@ -1,0 +1,223 @@
+//! The store thread: a [`c1z::Writer`] on a dedicated thread, so SQLite never blocks the async
+//! runtime. The engine sends batches of rows without waiting (the bounded channel limits how far
+//! it runs ahead) and asks for answers (sync id, stats, save report) when it needs them.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use super::SyncError;
+use crate::baton::c1z::{self, DanglingGrants, SaveReport, SyncId, SyncStats, SyncType};
+use crate::pb::v2;
+
+/// Rows for the store, one batch each.
+pub(super) enum Rows {
+    ResourceTypes(Vec<v2::ResourceType>),
+    Resources(Vec<v2::Resource>),
+    Entitlements(Vec<v2::Entitlement>),
+    Grants(Vec<v2::Grant>),
+}
+
+type Reply<T> = oneshot::Sender<Result<T, c1z::Error>>;
+
+enum Command {
+    Start(SyncType, Reply<SyncId>),
+    Put(Rows),
+    Token(String),
+    ResourcesAfter {
+        type_id: String,
+        after: i64,
+        limit: usize,
+        reply: Reply<Vec<(i64, v2::Resource)>>,
+    },
+    DropDangling(Reply<DanglingGrants>),
+    Finish(Reply<SyncStats>),
+    Save(CancellationToken, Reply<SaveReport>),
+}
+
+/// A [`c1z::Writer`] on a dedicated thread, fed through a bounded channel.
+///
+/// Writes are sent without waiting for them (the channel bounds how far the producer can run
+/// ahead); the first write error is kept and reported by the next call that waits for an
+/// answer. Dropping the handle without `save` drops the writer, which removes its temp files
+/// and releases the artifact's lock; dropping it during `save` cancels the save before the
+/// rename (unless it already happened).
+pub struct StoreThread {
+    tx: mpsc::Sender<Command>,
+    path: PathBuf,
+    thread: Option<std::thread::JoinHandle<()>>,
+    /// Set when the handle is dropped: a save still running gives up.
+    abandoned: Arc<AtomicBool>,
+}
+
+impl StoreThread {
+    /// Opens the writer for `out` on a new thread.
+    pub fn open(out: PathBuf) -> Result<StoreThread, SyncError> {
+        let writer = c1z::Writer::open(&out).map_err(|source| SyncError::Store {
+            path: out.clone(),
+            source,
+        })?;
+        let (tx, rx) = mpsc::channel(8);
+        let abandoned = Arc::new(AtomicBool::new(false));
+        let flag = abandoned.clone();
+        let thread = std::thread::Builder::new()
+            .name("c1z-writer".into())
+            .spawn(move || store_loop(writer, rx, &flag))
+            .map_err(|_| SyncError::StoreThread)?;
+        Ok(StoreThread {
+            tx,
+            path: out,
+            thread: Some(thread),
+            abandoned,
+        })
+    }
+
+    async fn send(&self, cmd: Command) -> Result<(), SyncError> {
+        self.tx.send(cmd).await.map_err(|_| SyncError::StoreThread)
+    }
+
+    async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, SyncError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(make(reply)).await?;
+        rx.await
+            .map_err(|_| SyncError::StoreThread)?
+            .map_err(|source| match source {
+                c1z::Error::Cancelled { .. } => SyncError::Cancelled {
+                    path: self.path.clone(),
+                },
+                source => SyncError::Store {
+                    path: self.path.clone(),
+                    source,
+                },
+            })
+    }
+
+    pub(super) async fn start_sync(&self, sync_type: SyncType) -> Result<SyncId, SyncError> {
+        self.ask(|r| Command::Start(sync_type, r)).await
+    }
+
+    pub(super) async fn put(&self, rows: Rows) -> Result<(), SyncError> {
+        self.send(Command::Put(rows)).await
+    }
+
+    pub(super) async fn phase(&self, phase: &str) -> Result<(), SyncError> {
+        let token = serde_json::json!({ "phase": phase, "version": 1 }).to_string();
+        self.send(Command::Token(token)).await
+    }
+
+    pub(super) async fn resources_after(
+        &self,
+        type_id: &str,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<(i64, v2::Resource)>, SyncError> {
+        self.ask(|reply| Command::ResourcesAfter {
+            type_id: type_id.to_owned(),
+            after,
+            limit,
+            reply,
+        })
+        .await
+    }
+
+    pub(super) async fn drop_dangling(&self) -> Result<DanglingGrants, SyncError> {
+        self.ask(Command::DropDangling).await
+    }
+
+    pub(super) async fn finish(&self) -> Result<SyncStats, SyncError> {
+        self.ask(Command::Finish).await
+    }
+
+    /// Saves, giving up before the rename once `cancel` fires.
+    pub(super) async fn save(mut self, cancel: CancellationToken) -> Result<SaveReport, SyncError> {
+        let report = self.ask(|reply| Command::Save(cancel, reply)).await;
+        if let Some(t) = self.thread.take() {
+            let _ = tokio::task::spawn_blocking(move || t.join()).await;
+        }
+        report
+    }
+}
+
+fn store_loop(writer: c1z::Writer, mut rx: mpsc::Receiver<Command>, abandoned: &AtomicBool) {
+    let mut writer = Some(writer);
+    // The first failed write; every later answer reports it.
+    let mut failed: Option<c1z::Error> = None;
+    while let Some(cmd) = rx.blocking_recv() {
+        let Some(w) = writer.as_mut() else {
+            break;
+        };
+        match cmd {
+            Command::Put(rows) => {
+                if failed.is_none() {
+                    let res = match rows {
+                        Rows::ResourceTypes(v) => w.put_resource_types(&v),
+                        Rows::Resources(v) => w.put_resources(&v),
+                        Rows::Entitlements(v) => w.put_entitlements(&v),
+                        Rows::Grants(v) => w.put_grants(&v),
+                    };
+                    failed = res.err();
+                }
+            }
+            Command::Token(t) => {
+                if failed.is_none() {
+                    failed = w.set_sync_token(&t).err();
+                }
+            }
+            Command::Start(t, reply) => {
+                let _ = reply.send(take_failed(&mut failed).and_then(|()| w.start_sync(t)));
+            }
+            Command::ResourcesAfter {
+                type_id,
+                after,
+                limit,
+                reply,
+            } => {
+                let _ = reply.send(
+                    take_failed(&mut failed)
+                        .and_then(|()| w.resources_after(&type_id, after, limit)),
+                );
+            }
+            Command::DropDangling(reply) => {
+                let _ =
+                    reply.send(take_failed(&mut failed).and_then(|()| w.drop_dangling_grants()));
+            }
+            Command::Finish(reply) => {
+                let _ = reply.send(take_failed(&mut failed).and_then(|()| w.finish_sync()));
+            }
+            Command::Save(cancel, reply) => {
+                let cancelled = || cancel.is_cancelled() || abandoned.load(Ordering::Acquire);
+                let res = match (take_failed(&mut failed), writer.take()) {
+                    (Ok(()), Some(w)) => w.save_unless(&cancelled),
+                    (Err(e), _) => Err(e),
+                    (Ok(()), None) => continue,
+                };
+                let _ = reply.send(res);
+                break;
+            }
+        }
+    }
+}
+
+fn take_failed(failed: &mut Option<c1z::Error>) -> Result<(), c1z::Error> {
+    match failed.take() {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+impl Drop for StoreThread {
+    fn drop(&mut self) {
+        // Closing the channel ends the thread, which drops the writer and its temp files (a
+        // save in progress gives up first). Wait for it so that "no temp file left" holds when
+        // the caller regains control.
+        self.abandoned.store(true, Ordering::Release);
+        let (tx, _) = mpsc::channel(1);
+        drop(std::mem::replace(&mut self.tx, tx));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
