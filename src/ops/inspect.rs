@@ -209,6 +209,22 @@ struct List<T: Serialize> {
     items: T,
 }
 
+/// Writes `{"sync_id": …, "<key>": [items]}`, the JSON shape of every list.
+fn list_json<T: Serialize>(
+    out: &mut dyn Write,
+    run: &SyncRun,
+    key: &'static str,
+    items: Vec<T>,
+) -> Result<()> {
+    Ok(json_to(
+        out,
+        &List {
+            sync_id: run.sync_id.clone(),
+            items: BTreeMap::from([(key, items)]),
+        },
+    )?)
+}
+
 #[derive(Serialize)]
 struct ResourceTypeJson {
     id: String,
@@ -233,13 +249,7 @@ fn resource_types(
         })
         .collect();
     if format == Format::Json {
-        return Ok(json_to(
-            out,
-            &List {
-                sync_id: run.sync_id.clone(),
-                items: BTreeMap::from([("resource_types", types)]),
-            },
-        )?);
+        return list_json(out, run, "resource_types", types);
     }
     heading(out, run)?;
     let mut t = Table::new(
@@ -302,13 +312,7 @@ fn resources(
         .map_err(read_err(reader))?;
     if format == Format::Json {
         let list: Vec<ResourceJson> = list.into_iter().map(resource_json).collect();
-        return Ok(json_to(
-            out,
-            &List {
-                sync_id: run.sync_id.clone(),
-                items: BTreeMap::from([("resources", list)]),
-            },
-        )?);
+        return list_json(out, run, "resources", list);
     }
     heading(out, run)?;
     let mut t = Table::new(
@@ -383,13 +387,7 @@ fn entitlements(
         })
         .collect();
     if format == Format::Json {
-        return Ok(json_to(
-            out,
-            &List {
-                sync_id: run.sync_id.clone(),
-                items: BTreeMap::from([("entitlements", list)]),
-            },
-        )?);
+        return list_json(out, run, "entitlements", list);
     }
     heading(out, run)?;
     let mut t = Table::new(
@@ -447,13 +445,7 @@ fn grants(
         })
         .collect();
     if format == Format::Json {
-        return Ok(json_to(
-            out,
-            &List {
-                sync_id: run.sync_id.clone(),
-                items: BTreeMap::from([("grants", list)]),
-            },
-        )?);
+        return list_json(out, run, "grants", list);
     }
     // Names make the table readable; the JSON keeps to ids. Only the shown (capped, escaped)
     // part of each name is kept, so a huge name is held once, briefly, not for the table.
