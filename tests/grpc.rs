@@ -509,7 +509,6 @@ async fn the_sync_remote_command_syncs_from_a_server() {
 #[cfg(unix)]
 #[tokio::test]
 async fn sigterm_during_a_listing_ends_serve_cleanly() {
-    use tokio::io::{AsyncBufReadExt, BufReader};
     use v2::resources_service_client::ResourcesServiceClient;
     let sim = start(
         Dataset::reference(),
@@ -532,19 +531,7 @@ async fn sigterm_during_a_listing_ends_serve_cleanly() {
         .spawn()
         .expect("serve starts");
     let pid = child.id().expect("running");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
-        .await
-        .expect("serve announces its address")
-        .expect("stdout readable")
-        .expect("a line");
-    let addr = line.rsplit(' ').next().expect("address").to_owned();
-
-    let channel = Channel::from_shared(format!("http://{addr}"))
-        .expect("url")
-        .connect()
-        .await
-        .expect("connects");
+    let (channel, _lines) = common::connect_to_serve(&mut child).await;
     let mut client = ResourcesServiceClient::new(channel);
     let first = client
         .list_resources(v2::ResourcesServiceListResourcesRequest {

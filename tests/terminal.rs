@@ -286,8 +286,7 @@ async fn a_hostile_workspace_syncs_and_lists_safely() {
 /// and event fields) show it escaped, and no line is faked.
 #[tokio::test]
 async fn serve_logs_show_hostile_request_fields_as_escapes() {
-    use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
-    use tonic::transport::Channel;
+    use tokio::io::AsyncReadExt;
     use v2::resources_service_client::ResourcesServiceClient;
     let sim = start(Dataset::reference(), SimConfig::default()).await;
     let mut child = tokio::process::Command::new(BIN)
@@ -303,18 +302,7 @@ async fn serve_logs_show_hostile_request_fields_as_escapes() {
         .kill_on_drop(true)
         .spawn()
         .expect("serve starts");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
-        .await
-        .expect("serve announces its address")
-        .expect("stdout readable")
-        .expect("a line");
-    let addr = line.rsplit(' ').next().expect("address").to_owned();
-    let channel = Channel::from_shared(format!("http://{addr}"))
-        .expect("url")
-        .connect()
-        .await
-        .expect("connects");
+    let (channel, _lines) = common::connect_to_serve(&mut child).await;
     let mut client = ResourcesServiceClient::new(channel);
     let err = client
         .list_resources(v2::ResourcesServiceListResourcesRequest {

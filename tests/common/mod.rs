@@ -136,3 +136,29 @@ pub async fn run_binary_async(args: &[&str], envs: &[(&str, &str)]) -> Output {
     .await
     .expect("the binary's task")
 }
+
+/// Reads the address a `baton-notion serve` child prints on its first stdout line ("serving
+/// c1.connector.v2 on ADDR") and connects a gRPC channel to it. Returns the lines reader too,
+/// so the caller keeps the pipe open.
+pub async fn connect_to_serve(
+    child: &mut tokio::process::Child,
+) -> (
+    tonic::transport::Channel,
+    tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+) {
+    use tokio::io::AsyncBufReadExt;
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let line = tokio::time::timeout(std::time::Duration::from_secs(20), lines.next_line())
+        .await
+        .expect("serve announces its address")
+        .expect("stdout readable")
+        .expect("a line");
+    let addr = line.rsplit(' ').next().expect("address").to_owned();
+    let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))
+        .expect("url")
+        .connect()
+        .await
+        .expect("connects");
+    (channel, lines)
+}
