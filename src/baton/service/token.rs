@@ -258,7 +258,7 @@ fn refresh_after(lifetime: Duration) -> Duration {
     }
 }
 
-/// The start of a response body, on one line.
+/// The start of a response body, on one line, with control characters escaped.
 fn excerpt(body: &str) -> String {
     let one_line: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
     if one_line.is_empty() {
@@ -268,7 +268,9 @@ fn excerpt(body: &str) -> String {
     if one_line.chars().count() > MAX_DETAIL_CHARS {
         out.push('…');
     }
-    out
+    // Whitespace is folded above; any other control character (ESC, BEL, …) a server sent
+    // must not reach the terminal that shows the error.
+    crate::text::escape_controls(&out).into_owned()
 }
 
 #[cfg(test)]
@@ -344,5 +346,6 @@ mod tests {
         assert_eq!(excerpt(""), "(empty body)");
         assert_eq!(excerpt("a\n  b"), "a b");
         assert_eq!(excerpt(&"x".repeat(1000)).chars().count(), 301);
+        assert_eq!(excerpt("a\x1b]0;t\x07b"), "a\\x1b]0;t\\x07b");
     }
 }
