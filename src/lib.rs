@@ -30,6 +30,7 @@ pub mod baton;
 pub mod bench;
 pub mod cli;
 pub mod connector;
+pub mod http_body;
 pub mod notion;
 pub mod ops;
 pub mod pb;

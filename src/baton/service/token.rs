@@ -30,6 +30,7 @@ use tokio::sync::Mutex;
 use tracing::{debug, instrument};
 
 use super::credentials::{ClientId, SigningKey};
+use crate::http_body::{self, Body};
 
 /// How long a client assertion is valid: just long enough for one exchange, clock skew aside.
 const ASSERTION_LIFETIME: Duration = Duration::from_secs(120);
@@ -37,6 +38,8 @@ const ASSERTION_LIFETIME: Duration = Duration::from_secs(120);
 const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(300);
 /// The longest body excerpt kept in an error, so a misbehaving proxy cannot flood the logs.
 const MAX_DETAIL_CHARS: usize = 300;
+/// Most bytes read of a token endpoint's answer (a token response is a few hundred).
+const MAX_TOKEN_BODY: u64 = 1024 * 1024;
 
 /// Why no access token could be had.
 #[derive(Debug, thiserror::Error)]
@@ -182,10 +185,28 @@ impl TokenSource {
             .await
             .map_err(|e| unavailable(super::error_chain(&e)))?;
         let status = response.status();
-        let body = response
-            .text()
-            .await
-            .map_err(|e| unavailable(format!("reading the answer: {}", super::error_chain(&e))))?;
+        // A token answer is a few hundred bytes; an error page needs only its start. Neither
+        // may make the daemon buffer whatever a broken endpoint streams.
+        let body = if status.is_success() {
+            http_body::read_capped(response, MAX_TOKEN_BODY).await
+        } else {
+            http_body::read_prefix(response, MAX_TOKEN_BODY).await
+        }
+        .map_err(|e| unavailable(format!("reading the answer: {}", super::error_chain(&e))))?;
+        let body = match body {
+            Body::Whole(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Body::TooLarge { declared } => {
+                return Err(TokenError::Malformed {
+                    url: self.url.clone(),
+                    detail: match declared {
+                        Some(n) => format!(
+                            "the answer announces {n} bytes, over the {MAX_TOKEN_BODY}-byte limit"
+                        ),
+                        None => format!("the answer is over the {MAX_TOKEN_BODY}-byte limit"),
+                    },
+                });
+            }
+        };
         if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
             return Err(unavailable(format!("HTTP {status}: {}", excerpt(&body))));
         }
@@ -295,6 +316,75 @@ mod tests {
             TokenSource::new(http, "https://127.0.0.1:9/auth/v1/token".into(), id, key),
             x,
         )
+    }
+
+    /// Serves one HTTP answer whose head is `head` followed by `body_bytes` bytes of `x`, on
+    /// plain http (so the test needs no TLS), and returns the token URL.
+    async fn raw_server(head: &'static str, body_bytes: usize) -> String {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            let Ok((mut conn, _)) = listener.accept().await else {
+                return;
+            };
+            let mut request = [0u8; 4096];
+            let _ = conn.read(&mut request).await;
+            let _ = conn.write_all(head.as_bytes()).await;
+            let chunk = vec![b'x'; 64 * 1024];
+            let mut sent = 0;
+            while sent < body_bytes {
+                if conn.write_all(&chunk).await.is_err() {
+                    return;
+                }
+                sent += chunk.len();
+            }
+        });
+        format!("http://{addr}/auth/v1/token")
+    }
+
+    fn source_at(url: String) -> TokenSource {
+        let (source, _) = source();
+        TokenSource::new(reqwest::Client::new(), url, source.client_id, source.key)
+    }
+
+    #[tokio::test]
+    async fn an_endless_token_answer_is_refused_unread() {
+        // 200 MB streamed without Content-Length: reading stops at the cap.
+        let url = raw_server(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n",
+            200 << 20,
+        )
+        .await;
+        let err = source_at(url).get().await.expect_err("over the cap");
+        let shown = err.to_string();
+        assert!(shown.contains("over the 1048576-byte limit"), "{shown}");
+        assert!(shown.len() < 400, "one short line: {} bytes", shown.len());
+
+        // A declared 5 GB answer is refused before reading.
+        let url = raw_server("HTTP/1.1 200 OK\r\nContent-Length: 5000000000\r\n\r\n", 0).await;
+        let shown = source_at(url)
+            .get()
+            .await
+            .expect_err("declared")
+            .to_string();
+        assert!(shown.contains("announces 5000000000 bytes"), "{shown}");
+    }
+
+    #[tokio::test]
+    async fn an_endless_error_page_is_read_only_at_its_start() {
+        // An endless body: reading it whole would never end, so the guard only trips when the
+        // client reads past the prefix.
+        let url = raw_server("HTTP/1.1 401 Unauthorized\r\n\r\n", usize::MAX).await;
+        let answer = tokio::time::timeout(Duration::from_secs(120), source_at(url).get()).await;
+        let shown = answer
+            .expect("the client stops reading after the prefix")
+            .expect_err("rejected")
+            .to_string();
+        assert!(shown.contains("401"), "{shown}");
+        assert!(shown.len() < 600, "one short line: {} bytes", shown.len());
     }
 
     #[test]
