@@ -370,3 +370,42 @@ fn a_big_save_stops_within_a_second_of_cancellation() {
         assert!(took < Duration::from_secs(1), "{phase}: {took:?}");
     }
 }
+
+/// A reader killed before it could remove its unpacked copy (`inspect` under `kill -9`) leaves
+/// `.c1z-reader.<pid>-*` in the temp dir; the next reader removes those of dead processes and
+/// keeps everything else.
+#[test]
+fn readers_sweep_what_dead_readers_left_in_the_temp_dir() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    // No process has pid 999999999 (above any pid_max), so its directory is litter.
+    let dead = tmp.path().join(".c1z-reader.999999999-abc123");
+    std::fs::create_dir(&dead).expect("mkdir");
+    std::fs::write(dead.join("sync.db"), b"gigabytes, in real life").expect("write");
+    let live = tmp
+        .path()
+        .join(format!(".c1z-reader.{}-keep", std::process::id()));
+    std::fs::create_dir(&live).expect("mkdir");
+    let other = tmp.path().join("unrelated-999999999-x");
+    std::fs::create_dir(&other).expect("mkdir");
+
+    let artifact = fixture("go-baton-notion-reference.c1z");
+    let tmp_s = tmp.path().to_string_lossy().into_owned();
+    let out = run_binary(
+        &["inspect", "-f", &artifact.to_string_lossy()],
+        &[("TMPDIR", &tmp_s)],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!dead.exists(), "the dead reader's copy was removed");
+    assert!(live.exists(), "a live process's directory stays");
+    assert!(other.exists(), "unrelated directories stay");
+    assert_eq!(
+        files_in(tmp.path()).len(),
+        2,
+        "the reader removed its own copy on exit: {:?}",
+        files_in(tmp.path())
+    );
+}

@@ -21,6 +21,9 @@ use super::schema::{self, ENTITLEMENTS, GRANTS, RESOURCE_TYPES, RESOURCES, SYNC_
 use super::{Error, Result, SyncRun, SyncStats, container, stats};
 use crate::pb;
 
+/// Name prefix of the temp directories readers unpack into (then `<pid>-` and a random part).
+const READER_DIR_PREFIX: &str = ".c1z-reader.";
+
 /// How long an unfinished sync stays eligible for [`Reader::latest_sync`].
 const UNFINISHED_MAX_AGE: TimeDelta = TimeDelta::days(7);
 
@@ -51,9 +54,13 @@ impl Reader {
     /// window over 128 MiB). A Pebble-based v3 file (`C1Z3\0`) fails with
     /// [`Error::UnsupportedFormatV3`]; a file without the v1 tables with [`Error::Schema`].
     pub fn open(path: &Path) -> Result<Reader> {
+        // `.c1z-reader.<pid>-XXXX`: a reader killed before its drop leaves one behind, and the
+        // next reader removes those whose process is gone (the artifact can be gigabytes).
+        let tmp = std::env::temp_dir();
+        super::lock::sweep_dead_owner_dirs(&tmp, READER_DIR_PREFIX);
         let dir = tempfile::Builder::new()
-            .prefix(".c1z-reader.")
-            .tempdir()
+            .prefix(&super::lock::owned_dir_prefix(READER_DIR_PREFIX))
+            .tempdir_in(&tmp)
             .map_err(Error::io("create a temp dir in", std::env::temp_dir()))?;
         let db_path = dir.path().join("sync.db");
         container::decompress(path, &db_path)?;
