@@ -125,3 +125,6 @@ pub fn advertise(
     }
     caps
 }
+
+#[cfg(test)]
+mod tests;
