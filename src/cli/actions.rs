@@ -156,7 +156,16 @@ pub async fn run(cli: &Cli, cancel: CancellationToken) -> anyhow::Result<()> {
         inline_wait: prost_types::Duration::try_from(MAX_INLINE_WAIT).ok(),
         ..Default::default()
     };
-    let mut resp = client.invoke_action(req, cli.service.provisioning).await?;
+    let mut resp = client
+        .invoke_action(req, cli.service.provisioning)
+        .await
+        .map_err(|e| match e.code {
+            crate::baton::Code::FailedPrecondition => anyhow::anyhow!(
+                "{}: pass --provisioning (-p) to run actions that change state",
+                e.message
+            ),
+            _ => e.into(),
+        })?;
     while matches!(
         v2::BatonActionStatus::try_from(resp.status),
         Ok(v2::BatonActionStatus::Pending | v2::BatonActionStatus::Running)
