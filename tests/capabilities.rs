@@ -74,6 +74,8 @@ fn capabilities_equal_the_go_connector_except_documented_differences() {
     let connector = go["connectorCapabilities"]
         .as_array_mut()
         .expect("connector capabilities");
+    // The connector declares actions (disable_user, enable_user): CAPABILITY_ACTIONS.
+    connector.push(json!("CAPABILITY_ACTIONS"));
     connector.push(json!("CAPABILITY_TARGETED_SYNC"));
     connector.push(json!("CAPABILITY_SERVICE_MODE_TARGETED_SYNC"));
     assert_eq!(parsed, go);

@@ -395,7 +395,7 @@ async fn unsupported_services_answer_unimplemented_at_once() {
     assert_eq!(meta.display_name, "Notion");
     assert_eq!(
         meta.capabilities,
-        Some(baton_notion::connector::schema::capabilities())
+        Some(baton_notion::connector::actions::capabilities())
     );
     let validated = conn
         .validate(v2::ConnectorServiceValidateRequest::default())

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use super::actions::ActionManager;
 use super::connector::{Connector, PageRequest, ResourceSyncer};
 use super::error::{ConnectorError, Result};
 use crate::pb::v2;
@@ -120,6 +121,49 @@ pub trait ConnectorClient: Send + Sync {
             "DeleteResource is not implemented by this client",
         ))
     }
+
+    /// `ActionService.ListActionSchemas`.
+    async fn list_action_schemas(
+        &self,
+        _req: v2::ListActionSchemasRequest,
+    ) -> Result<v2::ListActionSchemasResponse> {
+        Err(ConnectorError::unimplemented(
+            "ListActionSchemas is not implemented by this client",
+        ))
+    }
+
+    /// `ActionService.GetActionSchema`; `NotFound` for an unknown name.
+    async fn get_action_schema(
+        &self,
+        _req: v2::GetActionSchemaRequest,
+    ) -> Result<v2::GetActionSchemaResponse> {
+        Err(ConnectorError::unimplemented(
+            "GetActionSchema is not implemented by this client",
+        ))
+    }
+
+    /// `ActionService.InvokeAction`. `provisioning` says whether the caller allows actions
+    /// that change state (the server's and the daemon's `--provisioning`); the wire has no
+    /// such field, so a remote client leaves the decision to its server's own switch.
+    async fn invoke_action(
+        &self,
+        _req: v2::InvokeActionRequest,
+        _provisioning: bool,
+    ) -> Result<v2::InvokeActionResponse> {
+        Err(ConnectorError::unimplemented(
+            "InvokeAction is not implemented by this client",
+        ))
+    }
+
+    /// `ActionService.GetActionStatus`; `NotFound` for an id this process did not run.
+    async fn get_action_status(
+        &self,
+        _req: v2::GetActionStatusRequest,
+    ) -> Result<v2::GetActionStatusResponse> {
+        Err(ConnectorError::unimplemented(
+            "GetActionStatus is not implemented by this client",
+        ))
+    }
 }
 
 /// The SDK version this runtime reports in `Validate` (≥ 0.4.3 makes syncers send
@@ -131,6 +175,7 @@ pub struct Local<C: Connector> {
     connector: Arc<C>,
     syncers: Vec<Arc<dyn ResourceSyncer>>,
     by_type: HashMap<String, usize>,
+    actions: ActionManager,
 }
 
 impl<C: Connector> Local<C> {
@@ -142,10 +187,12 @@ impl<C: Connector> Local<C> {
             .enumerate()
             .map(|(i, s)| (s.resource_type().id, i))
             .collect();
+        let actions = ActionManager::new(connector.actions());
         Local {
             connector,
             syncers,
             by_type,
+            actions,
         }
     }
 
@@ -223,7 +270,11 @@ fn check_progress(asked: &PageRequest, next: &str) -> Result<()> {
 #[async_trait]
 impl<C: Connector> ConnectorClient for Local<C> {
     async fn get_metadata(&self) -> Result<v2::ConnectorMetadata> {
-        Ok(self.connector.metadata())
+        let mut metadata = self.connector.metadata();
+        metadata.capabilities = metadata
+            .capabilities
+            .map(|caps| super::actions::advertise(caps, !self.actions.is_empty()));
+        Ok(metadata)
     }
 
     async fn validate(&self) -> Result<v2::ConnectorServiceValidateResponse> {
@@ -385,5 +436,39 @@ impl<C: Connector> ConnectorClient for Local<C> {
         check_id("resource id", &id.resource)?;
         let annotations = self.syncer(&id.resource_type)?.delete(&id).await?;
         Ok(v2::DeleteResourceV2Response { annotations })
+    }
+
+    async fn list_action_schemas(
+        &self,
+        req: v2::ListActionSchemasRequest,
+    ) -> Result<v2::ListActionSchemasResponse> {
+        check_id("resource type id", &req.resource_type_id)?;
+        Ok(self.actions.list(&req))
+    }
+
+    async fn get_action_schema(
+        &self,
+        req: v2::GetActionSchemaRequest,
+    ) -> Result<v2::GetActionSchemaResponse> {
+        check_id("action name", &req.name)?;
+        self.actions.schema(&req)
+    }
+
+    async fn invoke_action(
+        &self,
+        req: v2::InvokeActionRequest,
+        provisioning: bool,
+    ) -> Result<v2::InvokeActionResponse> {
+        check_id("action name", &req.name)?;
+        check_id("resource type id", &req.resource_type_id)?;
+        self.actions.invoke(req, provisioning).await
+    }
+
+    async fn get_action_status(
+        &self,
+        req: v2::GetActionStatusRequest,
+    ) -> Result<v2::GetActionStatusResponse> {
+        check_id("action id", &req.id)?;
+        self.actions.status(&req)
     }
 }

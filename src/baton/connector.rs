@@ -15,6 +15,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use prost_types::Any;
 
+use super::actions::ActionDecl;
 use super::error::Result;
 use crate::pb::v2;
 
@@ -174,5 +175,13 @@ pub trait Connector: Send + Sync + 'static {
         Err(super::ConnectorError::unimplemented(
             "this connector does not create accounts",
         ))
+    }
+
+    /// The actions this connector offers (`ActionService`), global or scoped to a resource
+    /// type ([`ActionDecl::on_type`]). Read once, when the runtime wraps the connector; the
+    /// runtime validates arguments against each schema before a handler runs and refuses
+    /// state-changing actions without provisioning. None by default.
+    fn actions(&self) -> Vec<ActionDecl> {
+        Vec::new()
     }
 }

@@ -1,6 +1,7 @@
 //! The generic Baton runtime. Not a word of Notion in here: this module could be its own crate.
 //!
-//! - [`connector`]: the traits an application connector implements.
+//! - [`connector`]: the traits an application connector implements; [`actions`]: the actions
+//!   it may declare (`ActionService`), with argument validation and status tracking.
 //! - [`client`]: the protocol-shaped interface the engine drives, and the in-process adapter.
 //! - [`sync`]: the sync engine, in the Go SDK's order, into a `.c1z`.
 //! - [`c1z`]: the artifact store (SQLite inside zstd), writer and reader.
@@ -13,6 +14,7 @@
 //! - [`ratelimit`]: rate-limit hints in gRPC error details and the `RateLimiterService`.
 //! - [`schema`]: protojson output (`capabilities`, `config`) from the proto descriptors.
 
+pub mod actions;
 pub mod annotations;
 pub mod bid;
 pub mod c1z;

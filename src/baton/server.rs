@@ -17,6 +17,9 @@
 //!   answer `FailedPrecondition "provisioning is not enabled"` unless the server was started
 //!   with provisioning on; when it is on they go to the wrapped client (whose default answer is
 //!   `Unimplemented`). `DeleteResource` behaves exactly as `DeleteResourceV2`.
+//! - `ActionService` (ListActionSchemas, GetActionSchema, InvokeAction, GetActionStatus) goes
+//!   to the wrapped client, with the provisioning switch: a state-changing action answers the
+//!   same `FailedPrecondition` without it (see [`super::actions`]).
 //! - `ResourceGetterService.GetResource` (targeted syncs) goes to the wrapped client;
 //!   `NotFound` for a resource that is gone.
 //! - `c1.ratelimit.v1.RateLimiterService`, which the Go SDK's connector wrapper calls before
@@ -488,6 +491,50 @@ impl v2::resource_getter_service_server::ResourceGetterService for Services {
     }
 }
 
+#[tonic::async_trait]
+impl v2::action_service_server::ActionService for Services {
+    #[instrument(skip_all)]
+    async fn list_action_schemas(
+        &self,
+        request: Request<v2::ListActionSchemasRequest>,
+    ) -> Result<Response<v2::ListActionSchemasResponse>, Status> {
+        let result = self.client.list_action_schemas(request.into_inner()).await;
+        self.reply("ListActionSchemas", result)
+    }
+
+    #[instrument(skip_all, fields(action = %crate::text::one_line(&request.get_ref().name)))]
+    async fn get_action_schema(
+        &self,
+        request: Request<v2::GetActionSchemaRequest>,
+    ) -> Result<Response<v2::GetActionSchemaResponse>, Status> {
+        let result = self.client.get_action_schema(request.into_inner()).await;
+        self.reply("GetActionSchema", result)
+    }
+
+    // State-changing actions are refused without provisioning by the client, which knows
+    // each action's effect; read-only ones run either way.
+    #[instrument(skip_all, fields(action = %crate::text::one_line(&request.get_ref().name)))]
+    async fn invoke_action(
+        &self,
+        request: Request<v2::InvokeActionRequest>,
+    ) -> Result<Response<v2::InvokeActionResponse>, Status> {
+        let result = self
+            .client
+            .invoke_action(request.into_inner(), self.provisioning)
+            .await;
+        self.reply("InvokeAction", result)
+    }
+
+    #[instrument(skip_all)]
+    async fn get_action_status(
+        &self,
+        request: Request<v2::GetActionStatusRequest>,
+    ) -> Result<Response<v2::GetActionStatusResponse>, Status> {
+        let result = self.client.get_action_status(request.into_inner()).await;
+        self.reply("GetActionStatus", result)
+    }
+}
+
 // Registered so that clients get a prompt `Unimplemented` (the generated default stubs)
 // rather than an unknown-service error.
 #[tonic::async_trait]
@@ -496,8 +543,6 @@ impl v2::asset_service_server::AssetService for Services {}
 impl v2::event_service_server::EventService for Services {}
 #[tonic::async_trait]
 impl v2::tickets_service_server::TicketsService for Services {}
-#[tonic::async_trait]
-impl v2::action_service_server::ActionService for Services {}
 #[tonic::async_trait]
 impl v2::credential_manager_service_server::CredentialManagerService for Services {}
 

@@ -10,6 +10,7 @@
 //!   drives ([`crate::baton::service`]), syncing and provisioning on its behalf;
 //! - [`serve`]: the connector over gRPC; [`health`]: the health check flags both daemons share;
 //! - [`provision`]: the Baton one-shot provisioning flags and the `provision` command;
+//!   [`actions`]: the one-shot action flags (`--list-action-schemas`, `--invoke-action`);
 //! - [`operator`]: `inspect`, `diff`, `capabilities`, `config`, `completion`;
 //! - [`sim`] (hidden): serve the simulator until interrupted, for manual use;
 //! - [`logging`]: the flags every mode shares, and the logger they set up.
@@ -24,6 +25,7 @@
 //! line on stderr and exit status 1 (usage errors: 2, from clap; `diff --fail-on-change` with
 //! changes: 3, via [`ExitStatus`]).
 
+pub mod actions;
 pub mod health;
 pub mod logging;
 pub mod operator;
@@ -70,6 +72,10 @@ pub struct Cli {
     /// One-shot provisioning (instead of a sync).
     #[command(flatten)]
     pub one_shot: provision::OneShotArgs,
+
+    /// One-shot actions: list their schemas or invoke one (instead of a sync).
+    #[command(flatten)]
+    pub actions: actions::ActionArgs,
 
     /// Service mode: run as a daemon that ConductorOne drives.
     #[command(flatten, next_help_heading = "Service mode")]
@@ -158,6 +164,7 @@ impl Cli {
 pub async fn run(cli: Cli, cancel: CancellationToken) -> anyhow::Result<()> {
     match cli.command {
         None if cli.service.client_id.is_some() => service::service(&cli, cancel).await,
+        None if cli.actions.requested() => actions::run(&cli, cancel).await,
         None => match cli.one_shot.action()? {
             Some(action) => provision::one_shot(&cli.sync, &cli.one_shot, action).await,
             None => {
@@ -174,7 +181,7 @@ pub async fn run(cli: Cli, cancel: CancellationToken) -> anyhow::Result<()> {
         }
         Some(Command::Sim(args)) => sim::serve_sim(args, cancel).await,
         Some(Command::Capabilities) => operator::print_json(
-            crate::baton::schema::capabilities_json(&crate::connector::schema::capabilities()),
+            crate::baton::schema::capabilities_json(&crate::connector::actions::capabilities()),
         ),
         Some(Command::Config) => operator::print_json(crate::baton::schema::to_json(
             &crate::connector::schema::config_schema(),

@@ -3,9 +3,10 @@
 //! ConductorOne-managed deployment passing them does not fail at startup.
 //!
 //! SDK flags that ask for an operation this connector does not have (tickets, event feeds,
-//! credential rotation, actions, diff/compact of syncs, external resources) are *not*
-//! accepted: clap refuses them as unknown, which beats silently syncing instead. The README
-//! lists all three groups and why.
+//! credential rotation, diff/compact of syncs, external resources) are *not* accepted: clap
+//! refuses them as unknown, which beats silently syncing instead. The README lists all three
+//! groups and why. The SDK's action flags (`--list-action-schemas`, `--invoke-action*`) are
+//! accepted with their SDK meaning, in [`super::actions`].
 
 use std::path::PathBuf;
 
@@ -233,6 +234,21 @@ mod tests {
                 "c1z-temp-dir"
             ]
         );
+        // The action flags are the SDK's, with its meaning.
+        let cli = parse(&[
+            "--invoke-action",
+            "disable_user",
+            "--invoke-action-args",
+            "{}",
+            "--invoke-action-resource-type",
+            "user",
+        ])
+        .expect("accepted");
+        assert_eq!(cli.actions.invoke_action.as_deref(), Some("disable_user"));
+        assert!(cli.actions.requested());
+        let cli = parse(&["--list-action-schemas"]).expect("accepted");
+        assert!(cli.actions.list_action_schemas);
+        assert!(parse(&["--list-action-schemas", "--invoke-action", "x"]).is_err());
         for refused in [
             "--create-ticket",
             "--event-feed",

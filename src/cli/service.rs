@@ -37,8 +37,9 @@ pub struct ServiceArgs {
         requires = "client_id"
     )]
     pub client_secret: Option<Secret>,
-    /// Accept provisioning tasks (grant, revoke, create account, delete); without it they fail
-    /// with FailedPrecondition and change nothing.
+    /// Accept provisioning tasks (grant, revoke, create account, delete) and actions that
+    /// change state (also --invoke-action); without it they fail with FailedPrecondition and
+    /// change nothing.
     #[arg(short = 'p', long, env = "BATON_PROVISIONING")]
     pub provisioning: bool,
     /// Most tasks run at once.

@@ -11,6 +11,7 @@
 //! This module joins [`crate::notion`] (HTTP, SCIM models) and [`crate::baton`] (the runtime);
 //! neither of those knows the other.
 
+pub mod actions;
 pub mod groups;
 pub mod paging;
 pub mod provision;
@@ -144,6 +145,10 @@ impl Connector for NotionConnector {
         credentials: Option<&v2::CredentialOptions>,
     ) -> Result<v2::CreateAccountResponse, ConnectorError> {
         provision::create_account(&self.client, info, credentials).await
+    }
+
+    fn actions(&self) -> Vec<crate::baton::actions::ActionDecl> {
+        actions::declare(&self.client)
     }
 }
 

@@ -33,6 +33,7 @@
 //! ([`crate::baton::sync::sync_to_file`] and the provisioning calls). Tokens and secrets never
 //! reach a log line or an error message.
 
+mod actions;
 pub mod credentials;
 mod tasks;
 pub mod token;

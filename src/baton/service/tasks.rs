@@ -9,6 +9,7 @@
 //! | `create_account` | [`ConnectorClient::create_account`] | `CreateAccountResponse` |
 //! | `delete_resource` | [`ConnectorClient::delete_resource`] | `DeleteResourceResponse` |
 //! | `hello` | another `Hello`, tagged with the task id | none |
+//! | `action_*` (four types) | the action calls, see [`super::actions`] | the RPC's response |
 //! | anything else | nothing | error `Unimplemented`, not retryable |
 //!
 //! A full sync honours `sync_resource_type_ids`, `skip_entitlements_and_grants` and
@@ -84,7 +85,7 @@ impl Outcome {
     }
 
     /// A connector's error, with the code the gRPC server would have answered.
-    fn from_connector(err: ConnectorError) -> Outcome {
+    pub(super) fn from_connector(err: ConnectorError) -> Outcome {
         let retryable = matches!(err.code, Code::Unavailable | Code::Cancelled);
         let s = status(err);
         Outcome::failed(s.code(), s.message(), retryable)
@@ -253,6 +254,11 @@ impl Daemon {
             Ok(any) => Outcome::Success(Some(any)),
             Err(e) => Outcome::from_connector(e),
         };
+        if let Some(t) = &task.task_type
+            && let Some(outcome) = self.action_task(t).await
+        {
+            return outcome;
+        }
         match &task.task_type {
             Some(TaskType::SyncFull(t)) => self.full_sync(&task.id, t, cancel).await,
             Some(TaskType::Hello(_)) => {
