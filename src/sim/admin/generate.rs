@@ -509,3 +509,185 @@ impl Organization {
         c
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+    use crate::sim::GenSpec;
+
+    fn dataset(users: usize) -> Dataset {
+        Dataset::generate(&GenSpec {
+            users,
+            groups: 5,
+            members_per_group: 12,
+            seed: 11,
+            inactive_share: 0.1,
+        })
+    }
+
+    #[test]
+    fn generation_is_deterministic_and_seeded() {
+        let data = dataset(200);
+        let spec = OrgSpec::default();
+        let a = Organization::generate(&spec, &data);
+        assert_eq!(a, Organization::generate(&spec, &data));
+        let b = Organization::generate(
+            &OrgSpec {
+                seed: 8,
+                ..spec.clone()
+            },
+            &data,
+        );
+        assert_ne!(a.spaces[1].members, b.spaces[1].members);
+        // One collection's count does not move another's ids.
+        let c = Organization::generate(&OrgSpec { pats: 10, ..spec }, &data);
+        assert_eq!(a.spaces[1].members, c.spaces[1].members);
+        assert_eq!(a.mcp_connections, c.mcp_connections);
+    }
+
+    #[test]
+    fn the_scim_workspace_is_the_datasets_active_users_and_people_overlap() {
+        let data = dataset(300);
+        let org = Organization::generate(&OrgSpec::default(), &data);
+        let store = Store::with_org(data.clone(), Some(org.clone()));
+        let scim = org.space(&org.scim_space_id).unwrap();
+        let listed: Vec<&str> = (0..view::users_len(&store, scim))
+            .filter_map(|i| match view::user_at(&store, scim, i) {
+                Some(view::UserEntry::Person(p)) => Some(p.id),
+                _ => None,
+            })
+            .collect();
+        let active: Vec<&str> = data
+            .users
+            .iter()
+            .filter(|u| u.active)
+            .map(|u| u.id.as_str())
+            .collect();
+        assert_eq!(listed, active);
+        assert_eq!(active.len(), 270);
+        let scim_ids: HashSet<&str> = active.iter().copied().collect();
+        let elsewhere: HashSet<&str> = org.spaces[1..]
+            .iter()
+            .flat_map(|s| s.members.iter().map(String::as_str))
+            .collect();
+        let overlap = scim_ids.intersection(&elsewhere).count();
+        assert!(
+            (20..=90).contains(&overlap),
+            "SCIM users also elsewhere: {overlap}"
+        );
+        let counts = org.counts(&data);
+        assert_eq!(counts.people, 1_000);
+        assert!(counts.space_persons >= 1_100, "{counts:?}");
+        // SCIM group ids are the SCIM workspace's permission groups, each with an owner.
+        assert_eq!(counts.groups, 5 + 2 * 5);
+        assert_eq!(counts.group_owners, counts.groups);
+    }
+
+    #[test]
+    fn every_case_appears() {
+        let data = dataset(100);
+        let org = Organization::generate(&OrgSpec::default(), &data);
+        let pats: Vec<&OrgPat> = org.spaces.iter().flat_map(|s| &s.pats).collect();
+        assert_eq!(pats.len(), 200);
+        for status in [PatStatus::Active, PatStatus::Expired, PatStatus::Revoked] {
+            assert!(pats.iter().any(|p| p.status == status));
+        }
+        assert!(pats.iter().any(|p| p.name.is_none()));
+        assert!(
+            pats.iter()
+                .any(|p| p.status == PatStatus::Active && p.expires_at.is_none())
+        );
+        assert!(pats.iter().any(|p| p.last_used_at.is_none()));
+        let store = Store::with_org(data.clone(), Some(org.clone()));
+        for space in &org.spaces {
+            for p in &space.pats {
+                assert!(
+                    view::is_member(&store, space, &p.creator_id),
+                    "creator of {}",
+                    p.id
+                );
+            }
+        }
+        let mcp = &org.mcp_connections;
+        assert_eq!(mcp.len(), 100);
+        assert!(
+            mcp.iter()
+                .any(|m| m.client_key.contains(':') && m.client_key.contains('/'))
+        );
+        assert!(
+            mcp.iter()
+                .any(|m| m.client_key.chars().any(char::is_control))
+        );
+        assert!(mcp.iter().any(|m| !m.client_key.is_ascii()));
+        assert!(mcp.iter().any(|m| m.workspace_ids.len() > 1));
+        assert!(
+            mcp.iter().any(|m| m.is_enterprise_managed)
+                && mcp.iter().any(|m| !m.is_enterprise_managed)
+        );
+        let twins = mcp.windows(2).any(|w| {
+            w[0].user_id == w[1].user_id
+                && w[0].client_key == w[1].client_key
+                && w[0].is_enterprise_managed != w[1].is_enterprise_managed
+        });
+        assert!(twins, "same member and client with other settings");
+        let agents: Vec<&OrgAgent> = org.spaces.iter().flat_map(|s| &s.agents).collect();
+        assert_eq!(agents.len(), 20);
+        assert!(agents.iter().any(|a| a.agent_type == "database_autofill"));
+        assert!(agents.iter().any(|a| !a.alive && a.status == "deleted"));
+        assert!(agents.iter().any(|a| a.status == "credit_limit"));
+        let perms: Vec<&Principal> = agents
+            .iter()
+            .flat_map(|a| a.permissions.iter().map(|p| &p.principal))
+            .collect();
+        assert!(perms.iter().any(|p| matches!(p, Principal::User(_))));
+        assert!(perms.iter().any(|p| matches!(p, Principal::Group(_))));
+        assert!(perms.iter().any(|p| matches!(p, Principal::Workspace)));
+        assert_eq!(org.spaces.iter().map(|s| s.bots.len()).sum::<usize>(), 20);
+    }
+
+    #[test]
+    fn the_bench_organization_has_exact_counts() {
+        let data = dataset(5_000);
+        let spec = OrgSpec {
+            workspaces: 10,
+            people: 20_000,
+            bots: 500,
+            pats: 5_000,
+            mcp_connections: 2_000,
+            agents: 200,
+            ..OrgSpec::default()
+        };
+        let started = std::time::Instant::now();
+        let org = Organization::generate(&spec, &data);
+        eprintln!(
+            "generated the bench organization in {:?} (debug build)",
+            started.elapsed()
+        );
+        let c = org.counts(&data);
+        assert_eq!((c.spaces, c.people, c.bots), (10, 20_000, 500));
+        assert_eq!(c.pats_active + c.pats_expired + c.pats_revoked, 5_000);
+        assert_eq!(
+            (c.pats_active, c.pats_expired, c.pats_revoked),
+            (3_000, 1_000, 1_000)
+        );
+        assert_eq!((c.mcp_connections, c.agents), (2_000, 200));
+        // 180 custom (every 10th is autofill), 20 of them deleted (n % 8 == 7, not n % 10 == 9).
+        assert_eq!(c.custom_alive_agents, 160);
+    }
+
+    #[test]
+    fn one_workspace_is_just_the_scim_workspace() {
+        let data = dataset(50);
+        let org = Organization::generate(
+            &OrgSpec {
+                workspaces: 1,
+                ..OrgSpec::default()
+            },
+            &data,
+        );
+        let c = org.counts(&data);
+        assert_eq!((c.spaces, c.people), (1, 45));
+    }
+}
