@@ -38,6 +38,8 @@
 //! - `config`: [`SimConfig`], the knobs (token, page size, latency, quirks, faults).
 //! - `server`: [`Simulator`] and [`SimHandle`]; the listener, the front-door middleware (auth,
 //!   latency, counting, `die_after_requests`) and graceful shutdown.
+//! - `listener`: the TCP listener whose connections carry a kill switch (drops without a
+//!   response).
 //! - `handlers`: the endpoint table and the read endpoints; write endpoints slot in there.
 //! - `filter`: the `attribute eq "value"` filters Notion supports.
 //! - `scim_json`: the JSON shapes, serialized straight from borrowed data.
@@ -68,6 +70,7 @@ mod dataset;
 mod faults;
 mod filter;
 mod handlers;
+mod listener;
 mod ratelimit;
 mod scim_json;
 mod server;

@@ -1,5 +1,5 @@
-//! Seeded, deterministic organizations of any size ([`Organization::generate`]) and their exact
-//! counts ([`Organization::counts`]).
+//! Seeded, deterministic organizations of any size ([`Organization::generate`]); their exact
+//! counts are in `counts.rs`.
 //!
 //! # Generation
 //! Workspace 0 is the SCIM workspace: its persons are the dataset's active users. The other
@@ -29,10 +29,8 @@ use super::org::{
     AgentRole, GroupRole, OrgAgent, OrgAgentPermission, OrgBot, OrgGroup, OrgMcpConnection,
     OrgMembership, OrgPat, OrgPerson, OrgSpace, Organization, PatStatus, Principal,
 };
-use super::view;
 use crate::sim::Dataset;
 use crate::sim::dataset::{FAMILY_NAMES, GIVEN_NAMES, random_uuid};
-use crate::sim::store::Store;
 
 /// Parameters of [`Organization::generate`].
 #[derive(Debug, Clone, PartialEq)]
@@ -75,43 +73,6 @@ impl Default for OrgSpec {
             seed: 7,
         }
     }
-}
-
-/// Exact counts of what an organization serves (through the same view the handlers use).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct OrgCounts {
-    /// Live workspaces.
-    pub spaces: usize,
-    /// Distinct persons listed by the live workspaces.
-    pub people: usize,
-    /// Person entries summed over the live workspaces' user lists.
-    pub space_persons: usize,
-    /// Guest bots of live workspaces.
-    pub bots: usize,
-    /// Permission groups of live workspaces.
-    pub groups: usize,
-    /// Group memberships served (owners included).
-    pub group_memberships: usize,
-    /// Memberships with role `owner`.
-    pub group_owners: usize,
-    /// Active PATs of live workspaces.
-    pub pats_active: usize,
-    /// Expired PATs of live workspaces.
-    pub pats_expired: usize,
-    /// Revoked PATs of live workspaces.
-    pub pats_revoked: usize,
-    /// MCP connection entries (org-wide).
-    pub mcp_connections: usize,
-    /// Distinct `(live workspace, client key)` pairs.
-    pub mcp_clients: usize,
-    /// Distinct `(live workspace, client key, user)` triples.
-    pub mcp_grants: usize,
-    /// Agents of live workspaces (all types and states).
-    pub agents: usize,
-    /// Alive `custom` agents of live workspaces.
-    pub custom_alive_agents: usize,
-    /// Permission entries of alive custom agents.
-    pub agent_permissions: usize,
 }
 
 /// One random stream per collection.
@@ -442,72 +403,6 @@ impl Organization {
             denied_mcp_access: Vec::new(),
         }
     }
-
-    /// Exact counts of what this organization serves over `dataset` (the SCIM workspace), through
-    /// the same view the handlers use.
-    pub fn counts(&self, dataset: &Dataset) -> OrgCounts {
-        let store = Store::with_org(dataset.clone(), Some(self.clone()));
-        let mut c = OrgCounts::default();
-        let mut people: HashSet<&str> = HashSet::new();
-        let mut clients: HashSet<(&str, &str)> = HashSet::new();
-        let mut grants: HashSet<(&str, &str, &str)> = HashSet::new();
-        let Some(org) = store.org() else {
-            return c;
-        };
-        for space in org.spaces.iter().filter(|s| s.alive) {
-            c.spaces += 1;
-            for i in 0..view::users_len(&store, space) {
-                match view::user_at(&store, space, i) {
-                    Some(view::UserEntry::Person(p)) => {
-                        c.space_persons += 1;
-                        people.insert(p.id);
-                    }
-                    Some(view::UserEntry::Bot { .. }) => c.bots += 1,
-                    None => {}
-                }
-            }
-            for i in 0..view::groups_len(&store, space) {
-                if let Some((id, _)) = view::group_at(&store, space, i) {
-                    c.groups += 1;
-                    for (_, role) in view::memberships(&store, space, id).unwrap_or_default() {
-                        c.group_memberships += 1;
-                        c.group_owners += usize::from(role == GroupRole::Owner);
-                    }
-                }
-            }
-            for pat in &space.pats {
-                match pat.status {
-                    PatStatus::Active => c.pats_active += 1,
-                    PatStatus::Expired => c.pats_expired += 1,
-                    PatStatus::Revoked => c.pats_revoked += 1,
-                }
-            }
-            for agent in &space.agents {
-                c.agents += 1;
-                if agent.alive && agent.agent_type == "custom" {
-                    c.custom_alive_agents += 1;
-                    c.agent_permissions += agent.permissions.len();
-                }
-            }
-        }
-        let live: HashSet<&str> = org
-            .spaces
-            .iter()
-            .filter(|s| s.alive)
-            .map(|s| s.id.as_str())
-            .collect();
-        for m in &org.mcp_connections {
-            c.mcp_connections += 1;
-            for w in m.workspace_ids.iter().filter(|w| live.contains(w.as_str())) {
-                clients.insert((w, &m.client_key));
-                grants.insert((w, &m.client_key, &m.user_id));
-            }
-        }
-        c.people = people.len();
-        c.mcp_clients = clients.len();
-        c.mcp_grants = grants.len();
-        c
-    }
 }
 
 #[cfg(test)]
@@ -516,6 +411,8 @@ mod tests {
 
     use super::*;
     use crate::sim::GenSpec;
+    use crate::sim::admin::view;
+    use crate::sim::store::Store;
 
     fn dataset(users: usize) -> Dataset {
         Dataset::generate(&GenSpec {
