@@ -84,6 +84,8 @@ pub struct Writer {
     conn: Connection,
     /// The current sync, between `start_sync` and `finish_sync`.
     current: Option<SyncId>,
+    /// What the current sync stored, so that its integrity pass can usually be skipped.
+    ledger: integrity::Ledger,
     /// Where the artifact goes.
     out: PathBuf,
     /// The build database's path.
@@ -158,6 +160,7 @@ impl Writer {
         Ok(Writer {
             conn,
             current: None,
+            ledger: integrity::Ledger::default(),
             out: out.to_path_buf(),
             db_path,
             dir,
@@ -209,6 +212,7 @@ impl Writer {
         )?;
         tracing::debug!(sync_id = %id, sync_type = %sync_type, "sync started");
         self.current = Some(id.clone());
+        self.ledger.reset();
         Ok(id)
     }
 
@@ -276,6 +280,8 @@ impl Writer {
             }
         }
         tx.commit()?;
+        self.ledger
+            .resources(items.iter().map(|r| id_parts(r.id.as_ref())));
         Ok(())
     }
 
@@ -302,6 +308,8 @@ impl Writer {
             }
         }
         tx.commit()?;
+        self.ledger
+            .entitlements(items.iter().map(|e| e.id.as_str()));
         Ok(())
     }
 
@@ -313,6 +321,7 @@ impl Writer {
             return Ok(());
         }
         let now = record::now_timestamp();
+        self.ledger.before_grants(&self.conn, &sync_id)?;
         let tx = self.conn.transaction()?;
         {
             // The conflict clause is the SDK's: needs_expansion flips to 1 only when the
@@ -342,10 +351,12 @@ impl Writer {
                 let (pty, pid) = id_parts(g.principal.as_ref().and_then(|p| p.id.as_ref()));
                 let cols = grant_columns(g);
                 let needs = i64::from(cols.expansion.is_some());
+                let entitlement_id = ent.map_or("", |e| e.id.as_str());
+                self.ledger.grant(entitlement_id, (ty, id), (pty, pid));
                 stmt.execute(params![
                     ty,
                     id,
-                    ent.map_or("", |e| e.id.as_str()),
+                    entitlement_id,
                     pty,
                     pid,
                     g.id,
@@ -403,7 +414,19 @@ impl Writer {
     /// [`super::integrity`]) and says what went.
     pub fn drop_dangling_grants(&mut self) -> Result<DanglingGrants> {
         let sync_id = self.sync_id()?.to_owned();
-        integrity::drop_dangling_grants(&self.conn, &sync_id)
+        integrity::drop_dangling_grants(&self.conn, &sync_id, &self.ledger)
+    }
+
+    /// What the current sync stored, as the integrity pass sees it.
+    #[cfg(test)]
+    pub(crate) fn ledger(&self) -> &integrity::Ledger {
+        &self.ledger
+    }
+
+    /// The build database, for tests that look inside.
+    #[cfg(test)]
+    pub(crate) fn connection(&self) -> &Connection {
+        &self.conn
     }
 
     /// Marks the current sync finished: counts its rows, stores the stats JSON and

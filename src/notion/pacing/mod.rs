@@ -291,8 +291,18 @@ impl Permit<'_> {
         let mut s = limiter.lock();
         let before = s.rate.phase();
         s.rate.succeeded(now, self.sent, self.paced);
+        let limit = s.concurrency.limit();
         s.concurrency
             .succeeded(now, kind, now - self.sent, self.saturated);
+        if s.concurrency.limit() != limit {
+            debug!(
+                from = limit,
+                in_flight_limit = s.concurrency.limit(),
+                latency_ratio = format!("{:.2}", s.concurrency.latency_ratio()),
+                requests_per_second = format!("{:.1}", s.rate.rate()),
+                "in-flight limit changed"
+            );
+        }
         s.peak_concurrency = s.peak_concurrency.max(s.concurrency.limit());
         let rate = s.rate.rate();
         if rate > s.peak_rate {
