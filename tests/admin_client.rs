@@ -1,411 +1,574 @@
-//! The Admin API client against servers on loopback: a raw hostile server
-//! (`common/hostile.rs`) for the hostile cases — huge bodies, endless and repeated cursors, an
-//! echoed token, a missing scope, 429 with `retry-after` — and the request shape of every
-//! paging style.
+//! The Admin API client against the simulator (issue 14, acceptance point 3): every paging
+//! style followed to its end (P1 with a null `next_cursor`, P2 with an absent one and the
+//! string `page_size`, P4 with `page_size=100`, spaces, agent permissions in every principal
+//! form), both error families, a missing scope on one line naming it, a 429 honoured, the
+//! writes of issue 15, and the token absent from debug logs.
 
-#[path = "common/hostile.rs"]
-mod hostile;
-
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 
 use baton_notion::notion::admin::{
-    AdminClient, AdminConfig, AdminPage, AdminUserKind, ErrorFamily, NOTION_VERSION, PatStatus,
-    Principal,
+    AdminClient, AdminConfig, AdminPage, AdminUserKind, AgentRole, AgentStatus, ErrorFamily,
+    GroupRole, PatStatus, PermissionChange, Principal, Revoked,
 };
 use baton_notion::notion::{Error, RetryConfig};
 use baton_notion::secret::Secret;
-use hostile::{Hostile, Reply, Request};
-use serde_json::json;
+use baton_notion::sim::admin::{OrgSpec, Organization, reference_ids as ids};
+use baton_notion::sim::{
+    DEFAULT_ADMIN_TOKEN, Dataset, PrincipalForm, SimAdminToken, SimConfig, SimHandle, Simulator,
+};
 
-/// The organization bot token the hostile server is called with.
-const ADMIN_TOKEN: &str = "adm_hostile_admin_t0ken";
+const ALICE: &str = "11111111-1111-1111-1111-111111111111";
 
-/// Longest acceptable error line (the house limit for outside text plus our own words).
-const MAX_LINE: usize = 1200;
+fn reference_config() -> SimConfig {
+    SimConfig {
+        organization: Some(Organization::reference(&Dataset::reference())),
+        ..SimConfig::default()
+    }
+}
 
-fn config(server: &Hostile) -> AdminConfig {
-    let mut cfg = AdminConfig::new(server.admin_base_url(), Secret::new(ADMIN_TOKEN));
+async fn start(config: SimConfig) -> SimHandle {
+    Simulator::start(Dataset::reference(), config, 0)
+        .await
+        .expect("simulator starts")
+}
+
+fn client_with(sim: &SimHandle, token: &str) -> AdminClient {
+    let mut cfg = AdminConfig::new(sim.admin_base_url(), Secret::new(token));
     cfg.retry = RetryConfig::fast();
-    cfg
+    AdminClient::new(cfg).expect("client")
 }
 
-fn client(server: &Hostile) -> AdminClient {
-    AdminClient::new(config(server)).expect("client")
+fn client(sim: &SimHandle) -> AdminClient {
+    client_with(sim, DEFAULT_ADMIN_TOKEN)
 }
 
-/// One line, short, without the token (in `Display` or `Debug`).
-fn assert_clean(err: &Error) -> String {
-    let line = err.to_string();
-    assert!(!line.contains('\n') && !line.contains('\r'), "{line:?}");
-    assert!(line.len() < MAX_LINE, "{} bytes: {line}", line.len());
-    assert!(!line.contains(ADMIN_TOKEN), "{line}");
-    assert!(!format!("{err:?}").contains(ADMIN_TOKEN));
-    line
-}
-
-/// Follows every page of a listing.
-async fn all<T, F, Fut>(admin: &AdminClient, fetch: F) -> Result<Vec<T>, Error>
+/// Every page of one listing.
+async fn all<T, F, Fut>(admin: &AdminClient, fetch: F) -> Vec<T>
 where
     F: FnMut(Option<String>) -> Fut,
     Fut: std::future::Future<Output = Result<AdminPage<T>, Error>>,
 {
-    admin.collect(fetch).await
+    admin.collect(fetch).await.expect("listing")
+}
+
+/// The client's non-zero request counts, keyed like the simulator's counters.
+fn sent(admin: &AdminClient) -> BTreeMap<String, u64> {
+    admin
+        .request_counts()
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(k, n)| (k.replacen(' ', " /admin", 1), n))
+        .collect()
 }
 
 #[tokio::test]
-async fn every_request_carries_the_version_accept_and_bearer_headers() {
-    let server = Hostile::start(|_| Reply::json(&json!({"results": [], "has_more": false}))).await;
-    client(&server).validate().await.expect("validates");
-    let seen = server.requests();
-    assert_eq!(seen.len(), 1);
-    let req = &seen[0];
-    assert_eq!(req.path, "/admin/v1/spaces");
-    assert_eq!(req.query, vec![("page_size".to_owned(), "1".to_owned())]);
-    assert_eq!(req.header("notion-version"), Some(NOTION_VERSION));
-    assert_eq!(req.header("accept"), Some("application/json"));
+async fn reference_spaces_users_groups_and_members() {
+    let sim = start(reference_config()).await;
+    let admin = client(&sim);
+    admin.validate().await.expect("validates");
+    let spaces = all(&admin, |c| {
+        let a = admin.clone();
+        async move { a.spaces(c.as_deref()).await }
+    })
+    .await;
+    let space_ids: Vec<&str> = spaces.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(space_ids, [ids::SCIM_SPACE, ids::OTHER_SPACE]);
+    assert_eq!(spaces[1].name.as_deref(), Some("Acme Labs"));
+
+    let scim = admin.space_users(ids::SCIM_SPACE, None).await.unwrap();
+    assert_eq!(scim.next_cursor, None, "P1's null next_cursor ends it");
+    assert_eq!(scim.items.len(), 6);
+    assert_eq!(scim.items[0].id, ALICE);
     assert_eq!(
-        req.authorization.as_deref(),
-        Some(format!("Bearer {ADMIN_TOKEN}").as_str())
-    );
-}
-
-/// P1 (`start_cursor`, integer `page_size`): pages followed to a null `next_cursor`; a person
-/// without an email and a bot come through.
-#[tokio::test]
-async fn p1_users_follow_start_cursor_to_the_end() {
-    let server = Hostile::start(|req: &Request| {
-        let cursor = req.all("start_cursor").first().map(|c| c.to_string());
-        let (results, next) = match cursor.as_deref() {
-            None => (
-                json!([{"object":"user","id":"u1","name":"Ada","type":"person","person":{"email":"ada@example.com"}}]),
-                json!("c2"),
-            ),
-            Some("c2") => (
-                json!([{"object":"user","id":"b1","name":"Bot","type":"bot","bot":{}},
-                       {"object":"user","id":"u2","name":null,"type":"person","person":{}}]),
-                json!(null),
-            ),
-            Some(_) => return Reply::status_json(400, &json!({"object":"error"})),
-        };
-        Reply::json(&json!({"object":"list","type":"user","results":results,
-            "has_more": !next.is_null(),"next_cursor":next}))
-    })
-    .await;
-    let admin = client(&server);
-    let users = all(&admin, |c| {
-        let admin = admin.clone();
-        async move { admin.space_users("s1", c.as_deref()).await }
-    })
-    .await
-    .expect("lists");
-    assert_eq!(users.len(), 3);
-    assert_eq!(users[1].kind, AdminUserKind::Bot);
-    assert_eq!(users[2].kind, AdminUserKind::Person { email: None });
-    let seen = server.requests();
-    assert_eq!(seen[0].path, "/admin/v1/spaces/s1/users");
-    assert_eq!(seen[0].all("page_size"), vec!["100"]);
-    assert_eq!(seen[1].all("start_cursor"), vec!["c2"]);
-    assert_eq!(admin.request_counts()["GET /v1/spaces/{space_id}/users"], 2);
-}
-
-/// P2 (`cursor`, `page_size` "100", repeated bracket-encoded `status`): the last page has no
-/// `next_cursor` at all.
-#[tokio::test]
-async fn p2_tokens_send_statuses_and_stop_at_an_absent_cursor() {
-    let server = Hostile::start(|req: &Request| {
-        if req.all("cursor").is_empty() {
-            Reply::json(&json!({"results":[{"id":"p1","creator":{"id":"u1"},"created_at":1,"status":"active"}],
-                "has_more":true,"next_cursor":"n2"}))
-        } else {
-            Reply::json(&json!({"results":[{"id":"p2","creator":{"id":"u2"},"created_at":2,"status":"expired"}],
-                "has_more":false}))
+        scim.items[0].kind,
+        AdminUserKind::Person {
+            email: Some("owner@example.com".into())
         }
-    })
-    .await;
-    let admin = client(&server);
+    );
+    assert_eq!(scim.items[5].id, ids::BOT_SCIM);
+    assert_eq!(scim.items[5].kind, AdminUserKind::Bot);
+    let other = admin.space_users(ids::OTHER_SPACE, None).await.unwrap();
+    let grace = other.items.iter().find(|u| u.id == ids::GRACE).unwrap();
+    assert_eq!(grace.kind, AdminUserKind::Person { email: None });
+    let nameless = other.items.iter().find(|u| u.id == ids::NAMELESS).unwrap();
+    assert_eq!(nameless.name, None);
+
+    let groups = admin.groups(ids::OTHER_SPACE, None).await.unwrap();
+    assert!(groups.items.iter().any(|g| g.id == ids::GROUP_CONTRACTORS));
+    let members = admin
+        .group_members(ids::SCIM_SPACE, ids::GROUP_ENGINEERING, None)
+        .await
+        .unwrap();
+    let alice = members.items.iter().find(|m| m.user_id == ALICE).unwrap();
+    assert_eq!(alice.role, GroupRole::Owner);
+    assert_eq!(alice.group_id, ids::GROUP_ENGINEERING);
+    assert_eq!(
+        sent(&admin),
+        sim.counters(),
+        "client and server count alike"
+    );
+    sim.shutdown().await;
+}
+
+/// P2: `status[]` repeated, the string `page_size` the simulator accepts only as a canonical
+/// digit string, and a last page without `next_cursor`; revoked tokens are not asked for.
+#[tokio::test]
+async fn p2_tokens_and_mcp_connections_of_the_reference() {
+    let sim = start(reference_config()).await;
+    let admin = client(&sim);
     let statuses = [PatStatus::Active, PatStatus::Expired];
-    let pats = all(&admin, |c| {
-        let admin = admin.clone();
-        let statuses = statuses.clone();
-        async move {
-            admin
-                .personal_access_tokens("s1", &statuses, c.as_deref())
-                .await
-        }
-    })
-    .await
-    .expect("lists");
-    assert_eq!(pats.len(), 2);
-    assert_eq!(pats[1].status, PatStatus::Expired);
-    let seen = server.requests();
-    // The raw server does not percent-decode: `status[]` arrives as `status%5B%5D`.
-    assert_eq!(seen[0].all("status%5B%5D"), vec!["active", "expired"]);
-    assert_eq!(seen[0].all("page_size"), vec!["100"]);
-    assert_eq!(seen[1].all("cursor"), vec!["n2"]);
-}
-
-/// P4 (agents: `cursor`, `page_size=100` because the default is 25) and agent permissions
-/// (no `page_size`, every principal form).
-#[tokio::test]
-async fn p4_agents_and_their_permissions() {
-    let server = Hostile::start(|req: &Request| {
-        if req.is("/permissions") {
-            Reply::json(&json!({"permissions":[
-                {"principal":{"type":"user","user_id":"u1"},"role":"edit"},
-                {"type":"group","id":"g1","role":"view_and_interact"},
-                {"principal":{"type":"workspace"},"role":"full_access","resolved_role":"full_access"}]}))
-        } else {
-            Reply::json(&json!({"results":[{"id":"a1","space_id":"s1","type":"custom","alive":true,"status":"active"}],
-                "has_more":false}))
-        }
-    })
-    .await;
-    let admin = client(&server);
-    let agents = admin.agents("s1", None).await.expect("agents");
-    assert_eq!(agents.items[0].agent_type, "custom");
-    assert_eq!(agents.next_cursor, None);
-    let perms = admin
-        .agent_permissions("s1", "a1", None)
+    let pats = admin
+        .personal_access_tokens(ids::SCIM_SPACE, &statuses, None)
         .await
-        .expect("permissions");
-    assert_eq!(perms.items[0].principal, Principal::User("u1".into()));
-    assert_eq!(perms.items[1].principal, Principal::Group("g1".into()));
-    assert_eq!(perms.items[2].principal, Principal::Workspace(None));
-    let seen = server.requests();
-    assert_eq!(seen[0].all("page_size"), vec!["100"]);
-    assert!(seen[1].all("page_size").is_empty(), "{:?}", seen[1].query);
+        .unwrap();
+    assert_eq!(pats.next_cursor, None);
+    let mut got: Vec<(&str, &PatStatus)> = pats
+        .items
+        .iter()
+        .map(|p| (p.id.as_str(), &p.status))
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            (ids::PAT_ACTIVE, &PatStatus::Active),
+            (ids::PAT_EXPIRED, &PatStatus::Expired)
+        ]
+    );
+    let active = pats.items.iter().find(|p| p.id == ids::PAT_ACTIVE).unwrap();
+    assert_eq!(active.creator.id, ALICE);
+    assert!(active.expires_at.is_some() && active.last_used_at.is_some());
+    let other = admin
+        .personal_access_tokens(ids::OTHER_SPACE, &statuses, None)
+        .await
+        .unwrap();
+    let no_expiry = other
+        .items
+        .iter()
+        .find(|p| p.id == ids::PAT_NO_EXPIRY)
+        .unwrap();
+    assert_eq!(
+        (no_expiry.name.as_ref(), no_expiry.expires_at),
+        (None, None)
+    );
+    let query = sim
+        .requests()
+        .iter()
+        .find(|r| r.path.ends_with("/personal_access_tokens"))
+        .and_then(|r| r.query.clone())
+        .unwrap();
+    assert_eq!(
+        query,
+        "page_size=100&status%5B%5D=active&status%5B%5D=expired"
+    );
+
+    let mcp = admin.mcp_connections(None).await.unwrap();
+    assert_eq!(mcp.next_cursor, None);
+    let claude: Vec<&str> = mcp
+        .items
+        .iter()
+        .filter(|c| c.client.key == ids::MCP_CLAUDE)
+        .map(|c| c.user_id.as_str())
+        .collect();
+    assert_eq!(claude.len(), 2, "one client, two members");
+    let cursor = mcp
+        .items
+        .iter()
+        .find(|c| c.client.key == ids::MCP_CURSOR)
+        .unwrap();
+    assert_eq!(cursor.user_id, ids::FRANK);
+    assert_eq!(cursor.workspace_ids, [ids::OTHER_SPACE]);
+    sim.shutdown().await;
 }
 
-/// A 403 of either family names the scope the endpoint needs, on one line.
+/// Agents (P4) and their permissions, in each principal form the simulator can send.
 #[tokio::test]
-async fn a_missing_scope_is_one_line_naming_the_scope() {
-    let server = Hostile::start(|req: &Request| {
-        if req.is("/users") {
-            Reply::status_json(
-                403,
-                &json!({"object":"error","status":403,"code":"restricted_resource",
-                "message":"Insufficient permissions for this endpoint."}),
-            )
-        } else {
-            Reply::status_json(
-                403,
-                &json!({"type":"error","status":403,"code":"missing_scope",
-                "message":"Missing required scope: personal-access-token:read"}),
-            )
+async fn agents_and_permissions_in_every_principal_form() {
+    for (form, flat) in [
+        (PrincipalForm::TypedId, false),
+        (PrincipalForm::TypedId, true),
+        (PrincipalForm::Id, false),
+        (PrincipalForm::Id, true),
+    ] {
+        let sim = start(SimConfig {
+            admin_principal_form: form,
+            admin_flat_permissions: flat,
+            ..reference_config()
+        })
+        .await;
+        let admin = client(&sim);
+        let agents = admin.agents(ids::SCIM_SPACE, None).await.unwrap();
+        let onboarding = agents
+            .items
+            .iter()
+            .find(|a| a.id == ids::AGENT_ONBOARDING)
+            .unwrap();
+        assert!(onboarding.alive && onboarding.agent_type == "custom");
+        let deleted = agents
+            .items
+            .iter()
+            .find(|a| a.id == ids::AGENT_DELETED)
+            .unwrap();
+        assert!(!deleted.alive);
+        let autofill = agents
+            .items
+            .iter()
+            .find(|a| a.id == ids::AGENT_AUTOFILL)
+            .unwrap();
+        assert_eq!(autofill.agent_type, "database_autofill");
+        let perms = admin
+            .agent_permissions(ids::SCIM_SPACE, ids::AGENT_ONBOARDING, None)
+            .await
+            .unwrap();
+        let kinds: Vec<&str> = perms
+            .items
+            .iter()
+            .map(|p| match &p.principal {
+                Principal::User(_) => "user",
+                Principal::Group(_) => "group",
+                Principal::Workspace(_) => "workspace",
+            })
+            .collect();
+        for kind in ["user", "group", "workspace"] {
+            assert!(kinds.contains(&kind), "{form:?} flat={flat}: {kinds:?}");
         }
-    })
-    .await;
-    let admin = client(&server);
-    let err = admin.space_users("s1", None).await.unwrap_err();
-    let line = assert_clean(&err);
-    assert!(line.contains("lacks `user:read`"), "{line}");
-    assert!(
-        line.contains("GET /v1/spaces/s1/users?page_size=100"),
-        "{line}"
-    );
-    assert_eq!(err.status(), Some(403));
-    assert!(!err.is_retryable());
-    let Error::Admin(detail) = &err else {
-        panic!("{err:?}")
+        let query = sim
+            .requests()
+            .iter()
+            .find(|r| r.path.ends_with("/agents"))
+            .and_then(|r| r.query.clone());
+        assert_eq!(query.as_deref(), Some("page_size=100"));
+        sim.shutdown().await;
+    }
+}
+
+/// Many pages in every style: exactly ⌈n/100⌉ requests each, nothing lost or repeated.
+#[tokio::test]
+async fn generated_organization_pages_every_style_to_the_end() {
+    let dataset = Dataset::reference();
+    let spec = OrgSpec {
+        workspaces: 2,
+        people: 330,
+        bots: 5,
+        pats: 330,
+        mcp_connections: 150,
+        agents: 260,
+        ..OrgSpec::default()
     };
-    assert_eq!(detail.family, Some(ErrorFamily::B));
-    let err = admin
-        .personal_access_tokens("s1", &[PatStatus::Active], None)
-        .await
-        .unwrap_err();
-    let line = assert_clean(&err);
-    assert!(
-        line.contains("lacks `personal-access-token:read`"),
-        "{line}"
-    );
-    assert!(line.contains("Missing required scope"), "{line}");
-    assert_eq!(server.requests().len(), 2, "a 403 is not retried");
+    let org = Organization::generate(&spec, &dataset);
+    let counts = org.counts(&dataset);
+    let config = SimConfig {
+        organization: Some(org),
+        ..SimConfig::default()
+    };
+    let sim = Simulator::start(dataset, config, 0).await.unwrap();
+    let admin = client(&sim);
+    let pages = |n: usize| n.div_ceil(100).max(1) as u64;
+    let spaces = admin.spaces(None).await.unwrap().items;
+    assert_eq!(spaces.len(), 2);
+    let statuses = [PatStatus::Active, PatStatus::Expired];
+    let (mut users, mut pats, mut agents) = (Vec::new(), Vec::new(), Vec::new());
+    let mut want: BTreeMap<&str, u64> = BTreeMap::new();
+    for space in &spaces {
+        let s = space.id.as_str();
+        let u = all(&admin, |c| {
+            let a = admin.clone();
+            async move { a.space_users(s, c.as_deref()).await }
+        })
+        .await;
+        let p = all(&admin, |c| {
+            let a = admin.clone();
+            let st = statuses.clone();
+            async move { a.personal_access_tokens(s, &st, c.as_deref()).await }
+        })
+        .await;
+        let g = all(&admin, |c| {
+            let a = admin.clone();
+            async move { a.agents(s, c.as_deref()).await }
+        })
+        .await;
+        *want.entry("GET /v1/spaces/{space_id}/users").or_default() += pages(u.len());
+        *want
+            .entry("GET /v1/spaces/{space_id}/personal_access_tokens")
+            .or_default() += pages(p.len());
+        *want.entry("GET /v1/spaces/{space_id}/agents").or_default() += pages(g.len());
+        users.extend(u);
+        pats.extend(p);
+        agents.extend(g);
+    }
+    let mcp = all(&admin, |c| {
+        let a = admin.clone();
+        async move { a.mcp_connections(c.as_deref()).await }
+    })
+    .await;
+    want.insert("GET /v1/mcp_client_connections", pages(mcp.len()));
+    want.insert("GET /v1/spaces", 1);
+    assert_eq!(users.len(), counts.space_persons + counts.bots);
+    assert_eq!(pats.len(), counts.pats_active + counts.pats_expired);
+    assert_eq!(mcp.len(), counts.mcp_connections);
+    assert_eq!(agents.len(), counts.agents);
+    let mut ids: Vec<&str> = agents.iter().map(|a| a.id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), agents.len(), "no agent twice");
+    let mut ids: Vec<&str> = pats.iter().map(|p| p.id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), pats.len(), "no token twice");
+
+    let counted: BTreeMap<String, u64> = admin
+        .request_counts()
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    let want: BTreeMap<String, u64> = want.into_iter().map(|(k, n)| (k.to_owned(), n)).collect();
+    assert_eq!(counted, want, "one request per page, pages of 100");
+    // Every style spans more than one page somewhere (so cursors were followed).
+    for (endpoint, n) in &want {
+        let floor = if endpoint.contains("{space_id}") {
+            2
+        } else {
+            1
+        };
+        if endpoint != "GET /v1/spaces" {
+            assert!(*n > floor, "{endpoint}: {n} requests");
+        }
+    }
+    assert_eq!(sent(&admin), sim.counters());
+    sim.shutdown().await;
 }
 
-/// A 429's `retry-after` is honoured and counted; the retry succeeds.
+/// A token without a scope: family B (`restricted_resource`) and family A (`missing_scope`)
+/// both give one line naming the scope; validation names `workspace:read`.
 #[tokio::test]
-async fn a_429_is_retried_after_its_retry_after() {
-    let calls = Arc::new(AtomicU64::new(0));
-    let seen = calls.clone();
-    let server = Hostile::start(move |_| {
-        if seen.fetch_add(1, Ordering::SeqCst) == 0 {
-            Reply::Body(
-                429,
-                vec![("retry-after".into(), "0".into())],
-                br#"{"type":"error","status":429,"code":"rate_limited","message":"slow down"}"#
-                    .to_vec(),
-            )
-        } else {
-            Reply::json(&json!({"results":[],"has_more":false}))
-        }
+async fn a_missing_scope_names_the_scope_in_either_family() {
+    let limited = SimAdminToken {
+        token: "adm_limited_token".into(),
+        scopes: vec!["mcp-client-connection:read".into()],
+    };
+    let sim = start(SimConfig {
+        admin_tokens: vec![limited],
+        ..reference_config()
     })
     .await;
-    let admin = client(&server);
-    admin.mcp_connections(None).await.expect("second attempt");
-    assert_eq!(calls.load(Ordering::SeqCst), 2);
-    assert_eq!(admin.retries(), 1);
-    assert_eq!(admin.pacing().rate_limited, 1);
-    assert_eq!(admin.request_counts()["GET /v1/mcp_client_connections"], 2);
+    let admin = client_with(&sim, "adm_limited_token");
+    admin.mcp_connections(None).await.expect("the scope it has");
+    let cases = [
+        (
+            admin.validate().await.unwrap_err(),
+            "workspace:read",
+            ErrorFamily::A,
+        ),
+        (
+            admin.space_users(ids::SCIM_SPACE, None).await.unwrap_err(),
+            "user:read",
+            ErrorFamily::B,
+        ),
+        (
+            admin
+                .personal_access_tokens(ids::SCIM_SPACE, &[PatStatus::Active], None)
+                .await
+                .unwrap_err(),
+            "personal-access-token:read",
+            ErrorFamily::A,
+        ),
+        (
+            admin.groups(ids::SCIM_SPACE, None).await.unwrap_err(),
+            "permission-group:read",
+            ErrorFamily::B,
+        ),
+    ];
+    for (err, scope, family) in cases {
+        let line = err.to_string();
+        assert!(!line.contains('\n') && line.len() < 600, "{line}");
+        assert!(
+            line.contains(&format!("the organization bot token lacks `{scope}`")),
+            "{line}"
+        );
+        assert!(!line.contains("adm_limited_token"), "{line}");
+        let Error::Admin(detail) = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(
+            (detail.status, detail.family),
+            (403, Some(family)),
+            "{line}"
+        );
+    }
 
-    // Without retries the error keeps the wait Notion asked for.
-    let server = Hostile::start(|_| {
-        Reply::Body(
-            429,
-            vec![("Retry-After".into(), "7".into())],
-            br#"{"object":"error","status":429,"code":"rate_limited","message":"slow down"}"#
-                .to_vec(),
-        )
+    let wrong = client_with(&sim, "adm_wrong_token");
+    let err = wrong.validate().await.unwrap_err();
+    assert_eq!(err.status(), Some(401));
+    assert!(err.to_string().contains("BATON_ADMIN_TOKEN"), "{err}");
+    sim.shutdown().await;
+}
+
+/// A 429 with `retry-after` (either family) is waited out and retried once.
+#[tokio::test]
+async fn a_429_is_honoured_and_retried() {
+    let sim = start(SimConfig {
+        rate_limit_first_tries: 1,
+        retry_after_secs: 1,
+        ..reference_config()
     })
     .await;
-    let mut cfg = config(&server);
+    let admin = client(&sim);
+    admin
+        .personal_access_tokens(ids::SCIM_SPACE, &[PatStatus::Active], None)
+        .await
+        .expect("family A 429, then served");
+    admin
+        .space_users(ids::SCIM_SPACE, None)
+        .await
+        .expect("family B 429, then served");
+    assert_eq!(admin.retries(), 2);
+    assert_eq!(admin.pacing().rate_limited, 2);
+    let statuses: Vec<u16> = sim.requests().iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [429, 200, 429, 200]);
+
+    let mut cfg = AdminConfig::new(sim.admin_base_url(), Secret::new(DEFAULT_ADMIN_TOKEN));
     cfg.retry = RetryConfig::disabled();
     let err = AdminClient::new(cfg)
         .unwrap()
-        .groups("s1", None)
+        .groups(ids::SCIM_SPACE, None)
         .await
         .unwrap_err();
-    assert_eq!(err.retry_after(), Some(std::time::Duration::from_secs(7)));
-    assert!(err.is_rate_limited());
-    assert!(assert_clean(&err).contains("asked to wait 7s"));
+    assert!(err.is_rate_limited(), "{err}");
+    assert_eq!(err.retry_after(), Some(std::time::Duration::from_secs(1)));
+    sim.shutdown().await;
 }
 
-/// A 401 that echoes the token never shows it.
+/// The writes of issue 15, and their effect on the reads.
 #[tokio::test]
-async fn an_echoed_token_is_scrubbed() {
-    let server = Hostile::start(|req: &Request| {
-        let auth = req.authorization.clone().unwrap_or_default();
-        Reply::status_json(
-            401,
-            &json!({"type":"error","status":401,"code":"unauthorized",
-            "message": format!("bad token {auth}\n\u{1b}[31m")}),
-        )
-    })
-    .await;
-    let err = client(&server).validate().await.unwrap_err();
-    let line = assert_clean(&err);
-    assert!(line.contains("[redacted]"), "{line}");
-    assert!(line.contains("BATON_ADMIN_TOKEN"), "{line}");
-    assert!(!line.contains('\u{1b}'), "{line}");
-}
-
-/// A 100 MiB body is refused while streaming; an announced one before reading.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_huge_body_is_refused() {
-    let server = Hostile::start(|_| {
-        Reply::repeat(r#"{"results":[{"id":""#, b'a', 100 * 1024 * 1024, r#""}]}"#)
-    })
-    .await;
-    let err = client(&server).spaces(None).await.unwrap_err();
-    let line = assert_clean(&err);
-    assert!(matches!(err, Error::TooLarge { .. }), "{err:?}");
-    assert!(line.contains("GET /v1/spaces?page_size=100"), "{line}");
-
-    let server = Hostile::start(|_| Reply::Stream {
-        status: 200,
-        content_length: Some(5 << 30),
-        chunks: Box::new(std::iter::once(b"{".to_vec())),
-    })
-    .await;
-    let err = client(&server).spaces(None).await.unwrap_err();
-    assert!(assert_clean(&err).contains("announced 5120 MiB"), "{err}");
-}
-
-/// A server repeating a cursor, or sending fresh cursors forever, is stopped.
-#[tokio::test]
-async fn endless_and_repeated_cursors_are_refused() {
-    let server = Hostile::start(|_| {
-        Reply::json(&json!({"results":[{"object":"group","id":"g","name":"G"}],
-            "has_more":true,"next_cursor":"again"}))
-    })
-    .await;
-    let admin = client(&server);
-    let err = all(&admin, |c| {
-        let admin = admin.clone();
-        async move { admin.groups("s1", c.as_deref()).await }
-    })
-    .await
-    .unwrap_err();
-    assert!(
-        matches!(err, Error::AdminListing { pages: 2, .. }),
-        "{err:?}"
+async fn writes_take_effect() {
+    let sim = start(reference_config()).await;
+    let admin = client(&sim);
+    let s = ids::SCIM_SPACE;
+    assert_eq!(
+        admin
+            .revoke_personal_access_token(s, ids::PAT_ACTIVE)
+            .await
+            .unwrap(),
+        Revoked::Revoked
     );
-    assert_clean(&err);
-    assert_eq!(server.requests().len(), 2);
+    assert_eq!(
+        admin
+            .revoke_personal_access_token(s, ids::PAT_ACTIVE)
+            .await
+            .unwrap(),
+        Revoked::AlreadyGone
+    );
+    let active = admin
+        .personal_access_tokens(s, &[PatStatus::Active], None)
+        .await
+        .unwrap();
+    assert!(active.items.iter().all(|p| p.id != ids::PAT_ACTIVE));
 
-    let n = Arc::new(AtomicU64::new(0));
-    let server = Hostile::start(move |_| {
-        let i = n.fetch_add(1, Ordering::SeqCst);
-        Reply::json(&json!({"results":[],"has_more":true,"next_cursor":format!("c{i}")}))
-    })
-    .await;
-    let mut cfg = config(&server);
-    cfg.max_pages = 10;
-    let admin = AdminClient::new(cfg).unwrap();
+    admin.revoke_session(ALICE).await.expect("session revoked");
+    let revoked = admin
+        .revoke_mcp_connection(ids::MCP_CLAUDE, ALICE, s)
+        .await
+        .unwrap();
+    assert!(revoked >= 1);
+
+    let change = PermissionChange {
+        set: vec![(Principal::User(ids::CAROL.into()), AgentRole::FullAccess)],
+        remove: vec![Principal::Workspace(None)],
+    };
+    let after = admin
+        .update_agent_permissions(s, ids::AGENT_ONBOARDING, &change)
+        .await
+        .unwrap();
+    assert!(
+        after
+            .iter()
+            .any(|p| p.principal == Principal::User(ids::CAROL.into())
+                && p.role == AgentRole::FullAccess)
+    );
+    assert!(
+        after
+            .iter()
+            .all(|p| !matches!(p.principal, Principal::Workspace(_)))
+    );
+    admin
+        .set_agent_status(s, ids::AGENT_ONBOARDING, AgentStatus::Disabled)
+        .await
+        .unwrap();
+    let agents = admin.agents(s, None).await.unwrap();
+    let onboarding = agents
+        .items
+        .iter()
+        .find(|a| a.id == ids::AGENT_ONBOARDING)
+        .unwrap();
+    assert_eq!(onboarding.status, "disabled_from_api");
+
+    let g = ids::GROUP_DESIGNERS;
+    let added = admin
+        .add_group_member(s, g, ids::CAROL, &GroupRole::Member)
+        .await
+        .unwrap();
+    assert_eq!(
+        (added.user_id.as_str(), added.role),
+        (ids::CAROL, GroupRole::Member)
+    );
     let err = admin
-        .collect_as("GET /v1/spaces/{space_id}/agents", |c| {
-            let admin = admin.clone();
-            async move { admin.agents("s1", c.as_deref()).await }
-        })
+        .add_group_member(s, g, ids::CAROL, &GroupRole::Member)
         .await
         .unwrap_err();
-    let line = assert_clean(&err);
-    assert!(
-        matches!(err, Error::AdminListing { pages: 10, .. }),
-        "{err:?}"
-    );
-    assert!(line.contains("endless"), "{line}");
-    assert_eq!(server.requests().len(), 10);
+    assert_eq!(err.status(), Some(409), "{err}");
+    let owner = admin
+        .update_group_member(s, g, ids::CAROL, &GroupRole::Owner)
+        .await
+        .unwrap();
+    assert_eq!(owner.role, GroupRole::Owner);
+    admin.remove_group_member(s, g, ids::CAROL).await.unwrap();
+    let members = admin.group_members(s, g, None).await.unwrap();
+    assert!(members.items.iter().all(|m| m.user_id != ids::CAROL));
+    sim.shutdown().await;
 }
 
-/// Malformed pages fail naming the request: `has_more` without a cursor, more items than
-/// asked for, an item without an id.
+#[derive(Clone, Default)]
+struct LogBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Debug logs (the HTTP stack's included) name requests, never the token.
 #[tokio::test]
-async fn malformed_pages_name_the_request() {
-    let server = Hostile::start(|req: &Request| {
-        if req.is("/users") {
-            Reply::json(&json!({"object":"list","results":[],"has_more":true,"next_cursor":null}))
-        } else if req.is("/groups") {
-            let many: Vec<_> = (0..101).map(|i| json!({"id": format!("g{i}")})).collect();
-            Reply::json(&json!({"results": many, "has_more": false}))
-        } else {
-            Reply::json(&json!({"results":[{"client":{"name":"no key"},"user":{"id":"u"}}]}))
-        }
+async fn debug_logs_never_hold_the_admin_token() {
+    use tracing_subscriber::util::SubscriberInitExt;
+    let logs = LogBuffer::default();
+    let writer = logs.clone();
+    let installed = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish()
+        .try_init()
+        .is_ok();
+    let token = "adm_logged_n3ver_token";
+    let sim = start(SimConfig {
+        admin_tokens: vec![SimAdminToken::all_scopes(token)],
+        ..reference_config()
     })
     .await;
-    let admin = client(&server);
-    let err = admin.space_users("s1", None).await.unwrap_err();
-    let line = assert_clean(&err);
-    assert!(matches!(err, Error::Decode { .. }), "{err:?}");
-    assert!(
-        line.contains("/v1/spaces/s1/users") && line.contains("has_more"),
-        "{line}"
-    );
-    let line = assert_clean(&admin.groups("s1", None).await.unwrap_err());
-    assert!(line.contains("more than the 100"), "{line}");
-    let line = assert_clean(&admin.mcp_connections(None).await.unwrap_err());
-    assert!(line.contains("client.key"), "{line}");
-}
-
-#[test]
-fn configuration_errors_name_the_admin_api() {
-    let err = AdminClient::new(AdminConfig::new(
-        "http://api.notion.com/admin",
-        Secret::new(ADMIN_TOKEN),
-    ))
-    .unwrap_err();
-    assert!(err.to_string().contains("Admin API base URL"), "{err}");
-    let err = AdminClient::new(AdminConfig::new(
-        "https://api.notion.com/admin",
-        Secret::new(" \n"),
-    ))
-    .unwrap_err();
-    assert!(matches!(err, Error::MissingAdminToken), "{err:?}");
-    let admin = AdminClient::new(AdminConfig::new(
-        "https://api.notion.com/admin/",
-        Secret::new(format!("{ADMIN_TOKEN}\n")),
-    ))
-    .unwrap();
-    assert_eq!(admin.base_url().as_str(), "https://api.notion.com/admin");
-    assert!(!format!("{admin:?}").contains(ADMIN_TOKEN));
+    let admin = client_with(&sim, token);
+    admin.validate().await.unwrap();
+    let _ = client_with(&sim, "adm_other_token").validate().await;
+    let text = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    assert!(!text.contains(token), "token in logs:\n{text}");
+    if installed {
+        assert!(text.contains("Admin API request"), "{text}");
+        assert!(text.contains("/v1/spaces?page_size=1"), "{text}");
+        assert!(text.contains("status=401"), "{text}");
+    }
+    sim.shutdown().await;
 }
