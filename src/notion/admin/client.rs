@@ -1,7 +1,7 @@
 //! [`AdminClient`] and [`AdminConfig`]: the Admin API's reads, over the transport shared with
 //! the SCIM client.
 //!
-//! What is shared (through [`Transport`]): the bounded body reads, the per-call deadline, the
+//! What is shared (through the private `transport` module): the bounded body reads, the per-call deadline, the
 //! retry policy, the request counters, the debug logging without headers, the token in a
 //! sensitive header and scrubbed from server text. What is the Admin API's own:
 //! `Notion-Version: 2026-06-01` and `Accept: application/json` on every request, JSON bodies,
