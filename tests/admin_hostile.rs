@@ -359,7 +359,7 @@ async fn endless_and_repeated_cursors_are_refused() {
 }
 
 /// Malformed pages fail naming the request: `has_more` without a cursor, more items than
-/// asked for, an item without an id.
+/// asked for, an item without an id, a 200 that is an HTML page.
 #[tokio::test]
 async fn malformed_pages_name_the_request() {
     let server = Hostile::start(|req: &Request| {
@@ -368,6 +368,8 @@ async fn malformed_pages_name_the_request() {
         } else if req.is("/groups") {
             let many: Vec<_> = (0..101).map(|i| json!({"id": format!("g{i}")})).collect();
             Reply::json(&json!({"results": many, "has_more": false}))
+        } else if req.is("/agents") {
+            Reply::Body(200, vec![], b"<!DOCTYPE html><html>sign in</html>".to_vec())
         } else {
             Reply::json(&json!({"results":[{"client":{"name":"no key"},"user":{"id":"u"}}]}))
         }
@@ -385,6 +387,15 @@ async fn malformed_pages_name_the_request() {
     assert!(line.contains("more than the 100"), "{line}");
     let line = assert_clean(&admin.mcp_connections(None).await.unwrap_err());
     assert!(line.contains("client.key"), "{line}");
+    let line = assert_clean(&admin.agents("s1", None).await.unwrap_err());
+    assert!(
+        line.contains("GET /v1/spaces/s1/agents?page_size=100"),
+        "{line}"
+    );
+    assert!(
+        line.contains("the body starts with \"<!DOCTYPE html>"),
+        "{line}"
+    );
 }
 
 #[test]

@@ -278,7 +278,8 @@ pub(crate) fn membership(item: &Value, group: &str) -> Result<GroupMembership, P
     })
 }
 
-/// Decodes one page of `style` holding at most `max` items, each read by `item`.
+/// [`page_value`] of a body (tests).
+#[cfg(test)]
 pub(crate) fn page<T>(
     body: &[u8],
     style: Style,
@@ -286,7 +287,17 @@ pub(crate) fn page<T>(
     item: impl Fn(&Value) -> Result<T, Problem>,
 ) -> Result<AdminPage<T>, Problem> {
     let value: Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
-    let (items, obj) = match &value {
+    page_value(&value, style, max, item)
+}
+
+/// Decodes one page of `style` holding at most `max` items, each read by `item`.
+pub(crate) fn page_value<T>(
+    value: &Value,
+    style: Style,
+    max: usize,
+    item: impl Fn(&Value) -> Result<T, Problem>,
+) -> Result<AdminPage<T>, Problem> {
+    let (items, obj) = match value {
         Value::Object(obj) => {
             let key = style.items_key();
             let items = match obj.get(key) {

@@ -10,7 +10,8 @@
 //!
 //! A 403 names the scope the endpoint needs (each endpoint carries its scope from the spec), so
 //! the line reads: ``Notion Admin API GET /v1/spaces/…/users?page_size=100: 403 missing_scope —
-//! the organization bot token lacks `user:read` (…server message…)``.
+//! the organization bot token lacks `user:read`; add the scope to it in the organization console
+//! (Notion: …server message…)``.
 
 use std::fmt;
 use std::time::{Duration, SystemTime};
@@ -113,7 +114,7 @@ impl AdminError {
             400 => "Notion rejected the request as invalid (check the Admin API base URL; this client speaks Notion-Version 2026-06-01)".to_owned(),
             401 => "check the organization bot token (BATON_ADMIN_TOKEN): it is invalid or was revoked".to_owned(),
             403 if self.is_missing_scope() => format!(
-                "the organization bot token lacks `{}` (add the scope to the token in the organization console)",
+                "the organization bot token lacks `{}`; add the scope to it in the organization console",
                 self.scope
             ),
             403 => format!(
@@ -139,7 +140,7 @@ impl fmt::Display for AdminError {
         if let Some(code) = &self.code {
             write!(f, " {code}")?;
         }
-        write!(f, " — {} ({})", self.hint(), self.message)?;
+        write!(f, " — {} (Notion: {})", self.hint(), self.message)?;
         if let Some(wait) = self.retry_after {
             write!(f, " (Notion asked to wait {}s)", wait.as_secs())?;
         }

@@ -346,7 +346,7 @@ fn both_error_families_and_non_json_bodies() {
     assert_eq!(a.code.as_deref(), Some("missing_scope"));
     assert_eq!(
         a.to_string(),
-        "Notion Admin API GET /v1/spaces/s1/users?page_size=100: 403 missing_scope — the organization bot token lacks `user:read` (add the scope to the token in the organization console) (Token lacks scope)"
+        "Notion Admin API GET /v1/spaces/s1/users?page_size=100: 403 missing_scope — the organization bot token lacks `user:read`; add the scope to it in the organization console (Notion: Token lacks scope)"
     );
     let b = admin_err(
         403,
@@ -450,4 +450,33 @@ async fn collect_follows_cursors_and_refuses_loops_and_endless_listings() {
         collect_pages("x", 5, failing).await,
         Err(Error::MissingAdminToken)
     ));
+}
+
+/// The connector runs these concurrently on the runtime: they must be `Send`.
+#[test]
+fn request_futures_are_send() {
+    fn assert_send<T: Send>(_: &T) {}
+    fn assert_shareable<T: Send + Sync + 'static>() {}
+    let admin = super::AdminClient::new(super::AdminConfig::new(
+        "http://127.0.0.1:1/admin",
+        crate::secret::Secret::new("adm_x"),
+    ))
+    .unwrap();
+    assert_send(&admin.validate());
+    assert_send(&admin.spaces(None));
+    assert_send(&admin.space_users("s", None));
+    assert_send(&admin.personal_access_tokens("s", &[PatStatus::Active], None));
+    assert_send(&admin.mcp_connections(None));
+    assert_send(&admin.agents("s", None));
+    assert_send(&admin.agent_permissions("s", "a", None));
+    assert_send(&admin.groups("s", None));
+    assert_send(&admin.group_members("s", "g", None));
+    assert_send(&admin.revoke_personal_access_token("s", "p"));
+    assert_send(&admin.update_agent_permissions("s", "a", &super::PermissionChange::default()));
+    let a = admin.clone();
+    assert_send(&admin.collect(move |c| {
+        let a = a.clone();
+        async move { a.spaces(c.as_deref()).await }
+    }));
+    assert_shareable::<super::AdminClient>();
 }
