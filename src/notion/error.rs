@@ -23,6 +23,7 @@ use std::time::{Duration, SystemTime};
 
 use reqwest::StatusCode;
 
+use super::admin::AdminError;
 use super::envelope::{longest, parse_envelope};
 use crate::text;
 
@@ -76,7 +77,7 @@ pub enum Error {
     /// ([`ClientConfig::max_response_bytes`](super::ClientConfig::max_response_bytes)); reading
     /// stopped at the limit.
     #[error(
-        "Notion's answer to {method} {endpoint} is larger than the {} limit{} — a SCIM answer is far smaller: check the base URL, or raise --max-response-bytes",
+        "Notion's answer to {method} {endpoint} is larger than the {} limit{} — a Notion API answer is far smaller: check the base URL, or raise --max-response-bytes",
         human_bytes(*limit),
         declared.map(|n| format!(" (it announced {})", human_bytes(n))).unwrap_or_default()
     )]
@@ -137,9 +138,26 @@ pub enum Error {
         /// The timeout that expired.
         after: Duration,
     },
+    /// The Admin API answered with a non-2xx status (either error family; see
+    /// [`AdminError`]). Boxed: it is the largest variant.
+    #[error("{0}")]
+    Admin(Box<AdminError>),
+    /// An Admin API listing could not be trusted: the server repeated a cursor, or kept sending
+    /// pages past the ceiling. Failing keeps a truncated listing from replacing a good artifact.
+    #[error("stopped listing {what} after {pages} pages: {reason}")]
+    AdminListing {
+        /// What was listed (an endpoint template).
+        what: String,
+        /// Pages accepted.
+        pages: u32,
+        /// What the server did wrong.
+        reason: String,
+    },
     /// The configured base URL is unusable.
-    #[error("invalid Notion SCIM base URL {url:?}: {reason}")]
+    #[error("invalid Notion {api} base URL {url:?}: {reason}")]
     InvalidBaseUrl {
+        /// Which API's base URL (`SCIM`, `Admin API`).
+        api: &'static str,
         /// The URL as given (any user info removed).
         url: String,
         /// Why it was refused.
@@ -156,6 +174,17 @@ pub enum Error {
         /// What is wrong with it (never the token itself).
         reason: &'static str,
     },
+    /// No organization bot token was configured, or it is blank.
+    #[error(
+        "no Admin API token: create an organization bot token in Notion's organization console and set BATON_ADMIN_TOKEN"
+    )]
+    MissingAdminToken,
+    /// The organization bot token contains characters that cannot be sent in an HTTP header.
+    #[error("the Admin API token (BATON_ADMIN_TOKEN) is malformed: {reason}")]
+    InvalidAdminToken {
+        /// What is wrong with it (never the token itself).
+        reason: &'static str,
+    },
     /// The HTTP client could not be built (TLS setup).
     #[error("could not set up the HTTP client")]
     Setup {
@@ -166,10 +195,11 @@ pub enum Error {
 }
 
 impl Error {
-    /// The HTTP status Notion answered with, for [`Error::Scim`].
+    /// The HTTP status Notion answered with, for [`Error::Scim`] and [`Error::Admin`].
     pub fn status(&self) -> Option<u16> {
         match self {
             Error::Scim { status, .. } => Some(*status),
+            Error::Admin(err) => Some(err.status),
             _ => None,
         }
     }
@@ -186,6 +216,7 @@ impl Error {
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Error::Scim { retry_after, .. } => *retry_after,
+            Error::Admin(err) => err.retry_after,
             _ => None,
         }
     }
@@ -200,6 +231,7 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Scim { status, .. } => matches!(status, 429 | 502 | 503 | 504 | 529),
+            Error::Admin(err) => matches!(err.status, 429 | 502 | 503 | 504 | 529),
             Error::Timeout { .. } | Error::Deadline { .. } => true,
             Error::Transport { source, .. } => !source.is_builder(),
             _ => false,
@@ -401,190 +433,5 @@ fn hint(status: u16) -> &'static str {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::notion::envelope::MAX_EXCERPT;
-
-    fn scim(status: u16, body: &str) -> Error {
-        Error::from_response(status, "POST", "/Users", body.as_bytes(), None)
-    }
-
-    fn assert_one_line(err: &Error) -> String {
-        let msg = err.to_string();
-        assert!(!msg.contains('\n') && !msg.contains('\r'), "{msg:?}");
-        msg
-    }
-
-    #[test]
-    fn envelope_with_string_status() {
-        let err = scim(
-            409,
-            r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"409","scimType":"uniqueness","detail":"User already exists"}"#,
-        );
-        assert_eq!(err.status(), Some(409));
-        assert_eq!(err.scim_type(), Some("uniqueness"));
-        let msg = assert_one_line(&err);
-        assert_eq!(
-            msg,
-            "Notion answered 409 Conflict (uniqueness) for POST /Users: User already exists — conflict: it already exists or was changed at the same time"
-        );
-        assert!(!err.is_retryable());
-    }
-
-    #[test]
-    fn envelope_with_number_status_and_no_scim_type() {
-        let err = scim(409, r#"{"status":409,"detail":"Duplicate\nentry"}"#);
-        match &err {
-            Error::Scim {
-                status,
-                scim_type,
-                detail,
-                ..
-            } => {
-                assert_eq!(*status, 409);
-                assert_eq!(*scim_type, None);
-                assert_eq!(detail, "Duplicate entry");
-            }
-            other => panic!("{other:?}"),
-        }
-        assert!(assert_one_line(&err).contains("Duplicate entry"));
-    }
-
-    #[test]
-    fn html_body_gives_its_title_or_an_excerpt() {
-        let err = scim(
-            502,
-            "<html>\n<head><title>502 Bad Gateway</title></head>\n<body><center><h1>502 Bad Gateway</h1></center>\n<hr><center>cloudflare</center></body></html>",
-        );
-        assert!(err.is_retryable());
-        let msg = assert_one_line(&err);
-        assert!(msg.contains(": 502 Bad Gateway —"), "{msg}");
-        assert!(msg.contains("Notion's side"), "{msg}");
-
-        let long = format!("<div>{}</div>", "oops ".repeat(200));
-        let err = scim(503, &long);
-        let Error::Scim { detail, .. } = &err else {
-            panic!()
-        };
-        assert!(detail.starts_with("oops oops"));
-        assert!(detail.chars().count() <= MAX_EXCERPT + 20, "{detail}");
-        assert!(detail.ends_with("more bytes]"), "{detail}");
-        assert_one_line(&err);
-    }
-
-    #[test]
-    fn empty_and_non_object_bodies() {
-        let err = scim(401, "");
-        let Error::Scim { detail, .. } = &err else {
-            panic!()
-        };
-        assert_eq!(detail, "Unauthorized (empty body)");
-        let msg = assert_one_line(&err);
-        assert!(msg.starts_with("Notion answered 401 Unauthorized for POST /Users:"));
-        assert!(msg.contains("BATON_SCIM_TOKEN"));
-
-        let err = scim(429, "   \n ");
-        assert!(err.is_retryable() && err.is_rate_limited());
-        let err = scim(500, "\"just a string\"");
-        assert!(!err.is_retryable());
-        assert!(assert_one_line(&err).contains("just a string"));
-        let err = scim(529, "{}");
-        assert!(err.is_retryable());
-        assert!(assert_one_line(&err).contains(": HTTP 529 —"));
-        let err = scim(404, r#"{"message":"Could not find user"}"#);
-        assert!(err.is_not_found());
-        assert!(assert_one_line(&err).contains("Could not find user"));
-    }
-
-    #[test]
-    fn retryable_classification() {
-        for status in [429, 502, 503, 504, 529] {
-            assert!(scim(status, "").is_retryable(), "{status}");
-        }
-        for status in [400, 401, 403, 404, 409, 500, 501] {
-            assert!(!scim(status, "").is_retryable(), "{status}");
-        }
-        let timeout = Error::Timeout {
-            method: "GET",
-            endpoint: "/Users".into(),
-            after: Duration::from_secs(5),
-        };
-        assert!(timeout.is_retryable());
-        assert!(!Error::MissingToken.is_retryable());
-        assert_eq!(
-            timeout.to_string(),
-            "Notion did not answer GET /Users within 5s — Notion may be slow or unreachable; retry later or raise the timeout"
-        );
-    }
-
-    #[test]
-    fn retry_after_seconds_and_dates() {
-        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_445_412_470);
-        assert_eq!(parse_retry_after("30", now), Some(Duration::from_secs(30)));
-        assert_eq!(parse_retry_after(" 0 ", now), Some(Duration::ZERO));
-        assert_eq!(
-            parse_retry_after("1.5", now),
-            Some(Duration::from_millis(1500))
-        );
-        // 2015-10-21T07:28:00Z is 1445412480: ten seconds after `now`.
-        assert_eq!(
-            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now),
-            Some(Duration::from_secs(10))
-        );
-        assert_eq!(
-            parse_retry_after("Wed, 21 Oct 2015 07:27:00 GMT", now),
-            Some(Duration::ZERO)
-        );
-        assert_eq!(parse_retry_after("soon", now), None);
-        assert_eq!(parse_retry_after("-3", now), None);
-
-        let err = Error::from_response(429, "GET", "/Users", b"", Some("7"));
-        assert_eq!(err.retry_after(), Some(Duration::from_secs(7)));
-        assert!(err.to_string().ends_with("(Notion asked to wait 7s)"));
-    }
-
-    #[test]
-    fn server_text_is_bounded_escaped_and_scrubbed() {
-        let token = "secret_tok3n_value";
-        let huge = format!(
-            "{{\"detail\":\"echo: Bearer {token} \\u001b[2J{}\"}}",
-            "x".repeat(1_000_000)
-        );
-        let err =
-            Error::from_response_scrubbed(401, "GET", "/Users", huge.as_bytes(), None, &[token]);
-        let msg = assert_one_line(&err);
-        assert!(!msg.contains(token), "{msg}");
-        assert!(msg.contains("Bearer [redacted] \\x1b[2J"), "{msg}");
-        assert!(msg.len() < 1000, "{} bytes", msg.len());
-        assert!(msg.contains("more bytes]"), "{msg}");
-
-        let html = format!("<html><title>Bad {token}</title></html>");
-        let err =
-            Error::from_response_scrubbed(502, "GET", "/Users", html.as_bytes(), None, &[token]);
-        assert!(!assert_one_line(&err).contains(token));
-        let plain = format!("{}{token}", "y ".repeat(100));
-        let err =
-            Error::from_response_scrubbed(500, "GET", "/Users", plain.as_bytes(), None, &[token]);
-        assert!(!assert_one_line(&err).contains("secret_"), "{err}");
-
-        let body = format!("oops {token}");
-        let parse = serde_json::from_slice::<serde_json::Value>(body.as_bytes()).unwrap_err();
-        let err = Error::decode("GET", "/Users", &parse, body.as_bytes(), &[token]);
-        assert!(!assert_one_line(&err).contains(token), "{err}");
-    }
-
-    #[test]
-    fn decode_error_mentions_body_start_when_not_json() {
-        let body = b"<!DOCTYPE html><html>login</html>";
-        let err = serde_json::from_slice::<serde_json::Value>(body).unwrap_err();
-        let e = Error::decode("GET", "/Users?startIndex=101&count=100", &err, body, &[]);
-        let msg = e.to_string();
-        assert!(
-            msg.starts_with(
-                "Notion's answer to GET /Users?startIndex=101&count=100 could not be read: expected value at line 1 column 1"
-            ),
-            "{msg}"
-        );
-        assert!(msg.contains("DOCTYPE"), "{msg}");
-    }
-}
+#[path = "error_tests.rs"]
+mod tests;
