@@ -239,55 +239,6 @@ pub(crate) fn query_pairs<Q: Serialize>(query: &Q) -> Vec<(String, String)> {
     pairs
 }
 
-/// A response body as read under the cap.
-pub(crate) enum Body {
-    /// All of it (or, for an error answer, its start).
-    Whole(Vec<u8>),
-    /// More than the cap; `declared` is the `Content-Length` when that alone said so.
-    TooLarge {
-        /// The announced length.
-        declared: Option<u64>,
-    },
-}
-
-/// Reads a 2xx body chunk by chunk, stopping as soon as it passes `limit` bytes (or before
-/// reading anything when `Content-Length` already does).
-pub(crate) async fn read_capped(
-    mut response: reqwest::Response,
-    limit: u64,
-) -> Result<Body, reqwest::Error> {
-    let declared = response.content_length();
-    if let Some(n) = declared.filter(|&n| n > limit) {
-        return Ok(Body::TooLarge { declared: Some(n) });
-    }
-    let capacity = usize::try_from(declared.unwrap_or(0).min(limit)).unwrap_or(0);
-    let mut body = Vec::with_capacity(capacity);
-    while let Some(chunk) = response.chunk().await? {
-        if (body.len() + chunk.len()) as u64 > limit {
-            return Ok(Body::TooLarge { declared: None });
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(Body::Whole(body))
-}
-
-/// Reads at most the first `limit` bytes of a body.
-pub(crate) async fn read_prefix(
-    mut response: reqwest::Response,
-    limit: u64,
-) -> Result<Body, reqwest::Error> {
-    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await? {
-        let room = limit - body.len();
-        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if body.len() >= limit {
-            break;
-        }
-    }
-    Ok(Body::Whole(body))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

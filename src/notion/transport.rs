@@ -35,8 +35,8 @@ use tracing::{debug, warn};
 use super::base_url::BaseUrl;
 use super::error::Error;
 use super::pacing::{LimitConfig, Limiter, PacingStats};
-use super::request::{Body, read_capped, read_prefix};
 use super::retry::{RetryConfig, may_retry};
+use crate::http_body::{Body, read_capped, read_prefix};
 use crate::secret::Secret;
 use crate::text;
 
