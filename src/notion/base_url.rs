@@ -1,4 +1,4 @@
-//! The SCIM base URL: validated once, then every request path is joined under its prefix.
+//! A base URL (SCIM's or the Admin API's): validated once, then every request path is joined under its prefix.
 //!
 //! Rules:
 //! - `https://` always; `http://` only for loopback hosts (`127.0.0.0/8`, `::1`, `localhost`), so
@@ -25,10 +25,16 @@ pub struct BaseUrl {
 }
 
 impl BaseUrl {
-    /// Validates `input` as a base URL.
+    /// Validates `input` as a SCIM base URL.
     pub fn parse(input: &str) -> Result<BaseUrl, Error> {
+        BaseUrl::parse_for("SCIM", input)
+    }
+
+    /// Validates `input` as the base URL of `api` (`SCIM`, `Admin API`: named in the error).
+    pub fn parse_for(api: &'static str, input: &str) -> Result<BaseUrl, Error> {
         let trimmed = input.trim();
         let invalid = |reason: &str| Error::InvalidBaseUrl {
+            api,
             url: redact_userinfo(trimmed),
             reason: reason.to_owned(),
         };

@@ -1,22 +1,22 @@
-//! The client: configuration, the shared HTTP connection pool, and the one function every request
-//! goes through.
+//! The SCIM client: configuration and the typed calls' common helpers.
 //!
 //! [`Client`] is cheap to clone (an `Arc` inside) and shares one `reqwest::Client`, so clones reuse
-//! connections. Every request — list, get, the validation call, writes — is funnelled through the
-//! private `execute`, which:
+//! connections. Every request — list, get, the validation call, writes — goes through the
+//! private `execute`, which hands it to the [`Transport`](super::transport) shared with the
+//! Admin API client. For SCIM that means:
 //!
-//! 1. counts the request under its endpoint template (`GET /Users/{id}`),
-//! 2. joins the path under the base URL's prefix and percent-encodes the query,
-//! 3. sends `Authorization: Bearer …` (a header value marked sensitive, built once),
+//! 1. counting the request under its endpoint template (`GET /Users/{id}`),
+//! 2. joining the path under the base URL's prefix and percent-encoding the query,
+//! 3. sending `Authorization: Bearer …` (a header value marked sensitive, built once),
 //!    `Accept: application/scim+json, application/json`, and for bodies
 //!    `Content-Type: application/scim+json`, under the configured per-request timeout,
-//! 4. reads the body incrementally under a cap ([`ClientConfig::max_response_bytes`], default
+//! 4. reading the body incrementally under a cap ([`ClientConfig::max_response_bytes`], default
 //!    [`DEFAULT_MAX_RESPONSE_BYTES`]): a `Content-Length` over it is refused before anything is
 //!    read, and reading stops as soon as the running total passes it ([`Error::TooLarge`]);
 //!    error bodies are read only up to their first MiB, which is all a message needs,
-//! 5. logs method, endpoint, status and elapsed time at `debug` (never headers), and
-//! 6. turns a non-2xx answer into [`Error::Scim`] (with `Retry-After`; the server's text scrubbed
-//!    of the token), a timeout into [`Error::Timeout`], and any other failure into
+//! 5. logging method, endpoint, status and elapsed time at `debug` (never headers), and
+//! 6. turning a non-2xx answer into [`Error::Scim`] (with `Retry-After`; the server's text
+//!    scrubbed of the token), a timeout into [`Error::Timeout`], and any other failure into
 //!    [`Error::Transport`].
 //!
 //! A whole call — every attempt, the limiter's queue and the waits between retries — runs under
@@ -25,34 +25,31 @@
 //! sync for half an hour: a retry whose wait would pass the deadline is not made, and an attempt
 //! still running when it passes is dropped ([`Error::Deadline`]).
 //!
-//! Around each attempt, `execute` applies the client's pacing ([`super::pacing`]: the adaptive
-//! rate and in-flight limit, told how each attempt ended) and the one retry policy
+//! Around each attempt the transport applies the client's pacing ([`super::pacing`]: the
+//! adaptive rate and in-flight limit, told how each attempt ended) and the one retry policy
 //! ([`super::retry`]: which failures repeat, how long to wait, when to give up). The request
 //! counters count real HTTP attempts; [`Client::retries`] counts the repeats among them.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::StatusCode;
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use reqwest::header::{ACCEPT, HeaderMap, HeaderValue};
 use serde::de::DeserializeOwned;
-use tracing::{debug, warn};
 
 use super::base_url::BaseUrl;
 use super::error::Error;
 use super::groups::Groups;
 use super::models::{ListResponse, PageShape, decode_page};
-use super::pacing::{LimitConfig, Limiter, PacingStats};
-use super::request::{Body, read_capped, read_prefix};
+use super::pacing::{LimitConfig, PacingStats};
 pub(crate) use super::request::{Call, Endpoint};
-use super::retry::{RetryConfig, may_retry};
+use super::retry::RetryConfig;
 pub(crate) use super::stream::stream_resources;
+use super::transport::{TokenProblem, Transport, TransportConfig, bearer};
 use super::users::Users;
 use crate::secret::Secret;
-use crate::text;
 
 /// Notion's SCIM base URL (the tenant URL Notion and Entra give).
 pub const DEFAULT_BASE_URL: &str = "https://www.notion.so/scim/v2";
@@ -65,12 +62,6 @@ pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 32 * 1024 * 1024;
 
 /// Default overall deadline of one call, all attempts and waits included.
 pub const DEFAULT_REQUEST_DEADLINE: Duration = Duration::from_secs(600);
-
-/// How much of an error body is read: enough for any error envelope or proxy page.
-const MAX_ERROR_BODY: u64 = 1024 * 1024;
-
-/// The longest time spent establishing a connection (capped by the request timeout).
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The `Accept` header of every request.
 const ACCEPT_SCIM: &str = "application/scim+json, application/json";
@@ -135,46 +126,18 @@ impl ClientConfig {
 /// ```
 #[derive(Clone)]
 pub struct Client {
-    inner: Arc<Inner>,
-}
-
-/// State shared by all clones of a [`Client`].
-struct Inner {
-    /// The connection pool.
-    http: reqwest::Client,
-    /// Where requests go.
-    base: BaseUrl,
-    /// `Bearer <token>`, marked sensitive so no HTTP-layer `Debug` prints it.
-    authorization: HeaderValue,
-    /// Per-request timeout (also reported in [`Error::Timeout`]).
-    timeout: Duration,
-    /// `User-Agent`, for `Debug`.
-    user_agent: String,
-    /// Requests sent, indexed by [`Endpoint`].
-    counts: [AtomicU64; Endpoint::ALL.len()],
-    /// Attempts that repeated a failed one.
-    retries: AtomicU64,
-    /// The retry policy.
-    retry: RetryConfig,
-    /// The shared rate and concurrency limiter.
-    limiter: Limiter,
-    /// Largest response body accepted.
-    max_response_bytes: u64,
-    /// Overall deadline of one call.
-    request_deadline: Duration,
-    /// The token as sent, to scrub from anything a server says back.
-    token: Secret,
+    inner: Arc<Transport>,
 }
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
-            .field("base_url", &self.inner.base.as_str())
-            .field("timeout", &self.inner.timeout)
+            .field("base_url", &self.inner.base().as_str())
+            .field("timeout", &self.inner.timeout())
             .field("user_agent", &self.inner.user_agent)
-            .field("retry", &self.inner.retry)
-            .field("max_response_bytes", &self.inner.max_response_bytes)
-            .field("request_deadline", &self.inner.request_deadline)
+            .field("retry", self.inner.retry())
+            .field("max_response_bytes", &self.inner.max_response_bytes())
+            .field("request_deadline", &self.inner.request_deadline())
             .finish_non_exhaustive()
     }
 }
@@ -188,50 +151,29 @@ impl Client {
     /// (reqwest is built without one and would otherwise panic).
     pub fn new(cfg: ClientConfig) -> Result<Client, Error> {
         let base = BaseUrl::parse(&cfg.base_url)?;
-        if cfg.token.is_blank() {
-            return Err(Error::MissingToken);
-        }
-        let token = cfg.token.expose().trim().to_owned();
-        if !token.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(Error::InvalidToken {
-                reason: "it contains spaces, control characters or non-ASCII characters",
-            });
-        }
-        let mut authorization =
-            HeaderValue::try_from(format!("Bearer {token}")).map_err(|_| Error::InvalidToken {
-                reason: "it cannot be sent as an HTTP header",
-            })?;
-        authorization.set_sensitive(true);
-
-        if rustls::crypto::CryptoProvider::get_default().is_none() {
-            // Losing a race with another installer is fine: some provider is then installed.
-            let _ = rustls::crypto::ring::default_provider().install_default();
-        }
-        let http = reqwest::Client::builder()
-            .user_agent(cfg.user_agent.as_str())
-            .timeout(cfg.timeout)
-            .connect_timeout(cfg.timeout.min(CONNECT_TIMEOUT))
-            // SCIM endpoints do not redirect; following one could send the token elsewhere or
-            // turn a POST into a GET. A 3xx surfaces as an error that points at the base URL.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|source| Error::Setup { source })?;
-
+        let (authorization, token) = bearer(&cfg.token).map_err(|problem| match problem {
+            TokenProblem::Blank => Error::MissingToken,
+            TokenProblem::Malformed(reason) => Error::InvalidToken { reason },
+        })?;
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT, HeaderValue::from_static(ACCEPT_SCIM));
+        let transport = Transport::new(TransportConfig {
+            api: "SCIM",
+            base,
+            authorization,
+            token,
+            headers,
+            content_type: CONTENT_TYPE_SCIM,
+            timeout: cfg.timeout,
+            user_agent: cfg.user_agent,
+            retry: cfg.retry,
+            limits: cfg.limits,
+            max_response_bytes: cfg.max_response_bytes,
+            request_deadline: cfg.request_deadline,
+            endpoints: Endpoint::ALL.len(),
+        })?;
         Ok(Client {
-            inner: Arc::new(Inner {
-                http,
-                base,
-                authorization,
-                timeout: cfg.timeout,
-                user_agent: cfg.user_agent,
-                counts: Default::default(),
-                retries: AtomicU64::new(0),
-                limiter: Limiter::new(&cfg.limits),
-                retry: cfg.retry,
-                max_response_bytes: cfg.max_response_bytes.max(1),
-                request_deadline: cfg.request_deadline.max(Duration::from_millis(1)),
-                token: Secret::new(token),
-            }),
+            inner: Arc::new(transport),
         })
     }
 
@@ -260,7 +202,7 @@ impl Client {
         Endpoint::ALL
             .iter()
             .map(|e| {
-                let n = self.inner.counts[*e as usize].load(Ordering::Relaxed);
+                let n = self.inner.count(*e as usize);
                 (e.template().to_owned(), n)
             })
             .collect()
@@ -269,222 +211,49 @@ impl Client {
     /// Attempts so far that repeated a failed one (also counted in
     /// [`request_counts`](Self::request_counts)). Shared by clones.
     pub fn retries(&self) -> u64 {
-        self.inner.retries.load(Ordering::Relaxed)
+        self.inner.retries()
     }
 
     /// The current request rate in requests per second (adaptive, or the pinned rate, lower
     /// while recovering from 429s).
     pub fn current_rate(&self) -> f64 {
-        self.inner.limiter.current_rate()
+        self.inner.current_rate()
     }
 
     /// What pacing did so far: 429s, pauses, the current and highest rate. Shared by clones.
     pub fn pacing(&self) -> PacingStats {
-        self.inner.limiter.stats()
+        self.inner.pacing()
     }
 
     /// How many requests may be in flight at once (`LimitConfig::max_concurrency`).
     pub fn max_concurrency(&self) -> usize {
-        self.inner.limiter.max_concurrency()
+        self.inner.max_concurrency()
     }
 
     /// The base URL requests go to.
     pub fn base_url(&self) -> &BaseUrl {
-        &self.inner.base
+        self.inner.base()
     }
 
     /// The per-request timeout.
     pub fn timeout(&self) -> Duration {
-        self.inner.timeout
+        self.inner.timeout()
     }
 
     /// The overall deadline of one call, retries included.
     pub fn request_deadline(&self) -> Duration {
-        self.inner.request_deadline
+        self.inner.request_deadline()
     }
 
     /// The largest response body accepted, in bytes.
     pub fn max_response_bytes(&self) -> u64 {
-        self.inner.max_response_bytes
+        self.inner.max_response_bytes()
     }
 
-    /// The secrets to scrub from server text: the token.
-    fn secrets(&self) -> [&str; 1] {
-        [self.inner.token.expose()]
-    }
-
-    /// Sends one request — retried under the policy, each attempt through the limiter — and
-    /// returns the status and body of a 2xx answer. The single funnel for every request (see the
-    /// module docs).
+    /// Sends one request through the shared [`Transport`] (retries, pacing, deadline, size
+    /// cap; see the module docs) and returns the status and body of a 2xx answer.
     pub(crate) async fn execute(&self, call: &Call) -> Result<(StatusCode, Vec<u8>), Error> {
-        use backon::Retryable;
-
-        let policy = &self.inner.retry;
-        let deadline = self.inner.request_deadline;
-        let started = Instant::now();
-        let method = call.endpoint.method();
-        let attempt = std::sync::atomic::AtomicU32::new(0);
-        let mut slept = Duration::ZERO;
-        let retrying = (|| async {
-            let n = attempt.fetch_add(1, Ordering::Relaxed) + 1;
-            if n > 1 {
-                self.inner.retries.fetch_add(1, Ordering::Relaxed);
-            }
-            self.attempt(call).await
-        })
-        .retry(policy.backoff())
-        .sleep(tokio::time::sleep)
-        .when(|err: &Error| may_retry(&method, err))
-        .adjust(|err: &Error, backoff| {
-            let n = attempt.load(Ordering::Relaxed);
-            let status = err.status().unwrap_or(0);
-            let wait = policy.wait(err, backoff, slept);
-            // A retry that could not start before the deadline would only turn Notion's answer
-            // into a vaguer one: stop now with the last error.
-            if wait.is_some_and(|w| started.elapsed() + w >= deadline) {
-                warn!(method = call.endpoint.method_name(), endpoint = %call.display(), attempts = n, status, deadline_s = deadline.as_secs(), "giving up on Notion request: its deadline would pass before the next attempt");
-                return None;
-            }
-            match wait {
-                Some(wait) => {
-                    slept += wait;
-                    let wait_ms = wait.as_millis() as u64;
-                    if err.is_rate_limited() || status >= 500 {
-                        warn!(method = call.endpoint.method_name(), endpoint = %call.display(), attempt = n, status, wait_ms, "retrying Notion request");
-                    } else {
-                        debug!(method = call.endpoint.method_name(), endpoint = %call.display(), attempt = n, status, wait_ms, error = %err, "retrying Notion request");
-                    }
-                }
-                None => warn!(method = call.endpoint.method_name(), endpoint = %call.display(), attempts = n, status, "giving up on Notion request: retry budget spent"),
-            }
-            wait
-        });
-        match tokio::time::timeout(deadline, retrying).await {
-            Ok(result) => result,
-            Err(_) => {
-                let attempts = attempt.load(Ordering::Relaxed);
-                warn!(method = call.endpoint.method_name(), endpoint = %call.display(), attempts, deadline_s = deadline.as_secs(), "giving up on Notion request: its deadline passed");
-                Err(Error::Deadline {
-                    method: call.endpoint.method_name(),
-                    endpoint: call.display(),
-                    after: deadline,
-                    attempts,
-                })
-            }
-        }
-    }
-
-    /// One attempt: waits for the limiter, sends, reads the whole answer, and tells the limiter
-    /// whether Notion rate-limited it.
-    async fn attempt(&self, call: &Call) -> Result<(StatusCode, Vec<u8>), Error> {
-        let method = call.endpoint.method();
-        let method_name = call.endpoint.method_name();
-        let endpoint = call.display();
-        let permit = self.inner.limiter.acquire().await;
-        self.inner.counts[call.endpoint as usize].fetch_add(1, Ordering::Relaxed);
-
-        let url = self.inner.base.join(&call.segments, &call.query);
-        let mut request = self
-            .inner
-            .http
-            .request(method, url)
-            .header(AUTHORIZATION, self.inner.authorization.clone())
-            .header(ACCEPT, ACCEPT_SCIM)
-            .timeout(self.inner.timeout);
-        if let Some(body) = &call.body {
-            request = request
-                .header(CONTENT_TYPE, CONTENT_TYPE_SCIM)
-                .body(body.clone());
-        }
-
-        let started = Instant::now();
-        let limit = self.inner.max_response_bytes;
-        let outcome = async {
-            let response = request.send().await?;
-            let status = response.status();
-            let retry_after = response
-                .headers()
-                .get(RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
-            let body = if status.is_success() {
-                read_capped(response, limit).await?
-            } else {
-                // Only the start of an error body is worth reading; the rest is dropped with
-                // the connection.
-                read_prefix(response, MAX_ERROR_BODY.min(limit)).await?
-            };
-            Ok::<_, reqwest::Error>((status, retry_after, body))
-        }
-        .await;
-        let elapsed_ms = started.elapsed().as_millis() as u64;
-
-        match outcome {
-            Err(err) => {
-                debug!(
-                    method = method_name,
-                    endpoint = %endpoint,
-                    elapsed_ms,
-                    error = %error_chain(&err, &self.secrets()),
-                    "SCIM request failed"
-                );
-                Err(Error::transport(
-                    method_name,
-                    endpoint,
-                    err,
-                    self.inner.timeout,
-                ))
-            }
-            Ok((status, _, Body::TooLarge { declared })) => {
-                debug!(
-                    method = method_name,
-                    endpoint = %endpoint,
-                    status = status.as_u16(),
-                    elapsed_ms,
-                    limit,
-                    "SCIM answer over the size limit"
-                );
-                permit.succeeded(call.endpoint as usize);
-                Err(Error::TooLarge {
-                    method: method_name,
-                    endpoint,
-                    limit,
-                    declared,
-                })
-            }
-            Ok((status, retry_after, Body::Whole(body))) => {
-                debug!(
-                    method = method_name,
-                    endpoint = %endpoint,
-                    status = status.as_u16(),
-                    elapsed_ms,
-                    bytes = body.len(),
-                    "SCIM request"
-                );
-                if status.is_success() {
-                    permit.succeeded(call.endpoint as usize);
-                    Ok((status, body))
-                } else {
-                    let err = Error::from_response_scrubbed(
-                        status.as_u16(),
-                        method_name,
-                        endpoint,
-                        &body,
-                        retry_after.as_deref(),
-                        &self.secrets(),
-                    );
-                    if err.is_rate_limited() {
-                        let pause = err
-                            .retry_after()
-                            .map(|d| d.min(self.inner.retry.max_retry_after));
-                        permit.rate_limited(pause);
-                    } else {
-                        permit.succeeded(call.endpoint as usize);
-                    }
-                    Err(err)
-                }
-            }
-        }
+        self.inner.execute(call).await
     }
 
     /// [`execute`](Self::execute), then parses the body as JSON.
@@ -505,23 +274,14 @@ impl Client {
         self.decode(call, decode_page(&body, shape), &body)
     }
 
-    /// A parse result, or an error that explains which request's body did not parse (bounded,
-    /// and scrubbed of the token).
+    /// A parse result, or an error that explains which request's body did not parse.
     fn decode<T>(
         &self,
         call: &Call,
         parsed: Result<T, serde_json::Error>,
         body: &[u8],
     ) -> Result<T, Error> {
-        parsed.map_err(|err| {
-            Error::decode(
-                call.endpoint.method_name(),
-                call.display(),
-                &err,
-                body,
-                &self.secrets(),
-            )
-        })
+        self.inner.decode(call, parsed, body)
     }
 
     /// Like [`fetch_json`](Self::fetch_json), but a 204 or an empty body is `None`.
@@ -536,18 +296,6 @@ impl Client {
         self.decode(call, serde_json::from_slice(&body), &body)
             .map(Some)
     }
-}
-
-/// An error and its sources on one line, for log fields: bounded, and scrubbed of `secrets`.
-fn error_chain(err: &dyn std::error::Error, secrets: &[&str]) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text::message(&text, secrets)
 }
 
 #[cfg(test)]

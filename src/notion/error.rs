@@ -23,6 +23,7 @@ use std::time::{Duration, SystemTime};
 
 use reqwest::StatusCode;
 
+use super::admin::AdminError;
 use super::envelope::{longest, parse_envelope};
 use crate::text;
 
@@ -137,9 +138,26 @@ pub enum Error {
         /// The timeout that expired.
         after: Duration,
     },
+    /// The Admin API answered with a non-2xx status (either error family; see
+    /// [`AdminError`]). Boxed: it is the largest variant.
+    #[error("{0}")]
+    Admin(Box<AdminError>),
+    /// An Admin API listing could not be trusted: the server repeated a cursor, or kept sending
+    /// pages past the ceiling. Failing keeps a truncated listing from replacing a good artifact.
+    #[error("stopped listing {what} after {pages} pages: {reason}")]
+    AdminListing {
+        /// What was listed (an endpoint template).
+        what: String,
+        /// Pages accepted.
+        pages: u32,
+        /// What the server did wrong.
+        reason: String,
+    },
     /// The configured base URL is unusable.
-    #[error("invalid Notion SCIM base URL {url:?}: {reason}")]
+    #[error("invalid Notion {api} base URL {url:?}: {reason}")]
     InvalidBaseUrl {
+        /// Which API's base URL (`SCIM`, `Admin API`).
+        api: &'static str,
         /// The URL as given (any user info removed).
         url: String,
         /// Why it was refused.
@@ -156,6 +174,17 @@ pub enum Error {
         /// What is wrong with it (never the token itself).
         reason: &'static str,
     },
+    /// No organization bot token was configured, or it is blank.
+    #[error(
+        "no Admin API token: create an organization bot token in Notion's organization console and set BATON_ADMIN_TOKEN"
+    )]
+    MissingAdminToken,
+    /// The organization bot token contains characters that cannot be sent in an HTTP header.
+    #[error("the Admin API token (BATON_ADMIN_TOKEN) is malformed: {reason}")]
+    InvalidAdminToken {
+        /// What is wrong with it (never the token itself).
+        reason: &'static str,
+    },
     /// The HTTP client could not be built (TLS setup).
     #[error("could not set up the HTTP client")]
     Setup {
@@ -166,10 +195,11 @@ pub enum Error {
 }
 
 impl Error {
-    /// The HTTP status Notion answered with, for [`Error::Scim`].
+    /// The HTTP status Notion answered with, for [`Error::Scim`] and [`Error::Admin`].
     pub fn status(&self) -> Option<u16> {
         match self {
             Error::Scim { status, .. } => Some(*status),
+            Error::Admin(err) => Some(err.status),
             _ => None,
         }
     }
@@ -186,6 +216,7 @@ impl Error {
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Error::Scim { retry_after, .. } => *retry_after,
+            Error::Admin(err) => err.retry_after,
             _ => None,
         }
     }
@@ -200,6 +231,7 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Scim { status, .. } => matches!(status, 429 | 502 | 503 | 504 | 529),
+            Error::Admin(err) => matches!(err.status, 429 | 502 | 503 | 504 | 529),
             Error::Timeout { .. } | Error::Deadline { .. } => true,
             Error::Transport { source, .. } => !source.is_builder(),
             _ => false,

@@ -34,6 +34,7 @@
 //!   [`Error::is_retryable`] is the classification both rely on.
 #![deny(missing_docs)]
 
+pub mod admin;
 pub mod base_url;
 pub mod client;
 mod envelope;
@@ -46,6 +47,7 @@ pub mod patch;
 mod request;
 pub mod retry;
 mod stream;
+mod transport;
 pub mod users;
 
 pub use base_url::BaseUrl;

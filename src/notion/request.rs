@@ -10,6 +10,7 @@ use reqwest::Method;
 use serde::Serialize;
 
 use super::Error;
+use super::transport::Wire;
 use crate::text;
 
 /// The endpoints this client calls, for counting and logging by template.
@@ -124,44 +125,90 @@ impl Call {
     /// so it stays on one line, and at most [`text::MAX_LINE`] characters (an id or a filter
     /// value may come from outside and be huge).
     pub(crate) fn display(&self) -> String {
-        let mut out = String::new();
-        // Enough to show MAX_LINE characters; the rest is only counted.
-        let budget = text::MAX_LINE * 4;
-        let mut cut = 0;
-        let mut push = |out: &mut String, piece: &str| {
-            let room = budget.saturating_sub(out.len());
-            if piece.len() <= room {
-                out.push_str(piece);
-            } else {
-                let mut end = room;
-                while !piece.is_char_boundary(end) {
-                    end -= 1;
-                }
-                out.push_str(&piece[..end]);
-                cut += piece.len() - end;
+        show(&self.segments, &self.query)
+    }
+}
+
+/// `/a/b?k=v` for messages (see [`Call::display`]): unencoded, control characters escaped, at
+/// most [`text::MAX_LINE`] characters with a marker for the rest.
+pub(crate) fn show(segments: &[String], query: &[(String, String)]) -> String {
+    let mut out = String::new();
+    // Enough to show MAX_LINE characters; the rest is only counted.
+    let budget = text::MAX_LINE * 4;
+    let mut cut = 0;
+    let mut push = |out: &mut String, piece: &str| {
+        let room = budget.saturating_sub(out.len());
+        if piece.len() <= room {
+            out.push_str(piece);
+        } else {
+            let mut end = room;
+            while !piece.is_char_boundary(end) {
+                end -= 1;
             }
-        };
-        for segment in &self.segments {
-            push(&mut out, "/");
-            push(&mut out, segment);
+            out.push_str(&piece[..end]);
+            cut += piece.len() - end;
         }
-        for (i, (key, value)) in self.query.iter().enumerate() {
-            push(&mut out, if i == 0 { "?" } else { "&" });
-            push(&mut out, key);
-            push(&mut out, "=");
-            push(&mut out, value);
-        }
-        let total = out.len() + cut;
-        let end = out
-            .char_indices()
-            .nth(text::MAX_LINE)
-            .map_or(out.len(), |(i, _)| i);
-        let kept = &out[..end];
-        let mut line = text::escape_controls(kept).into_owned();
-        if kept.len() < total {
-            line.push_str(&format!("…[{} more bytes]", total - kept.len()));
-        }
-        line
+    };
+    for segment in segments {
+        push(&mut out, "/");
+        push(&mut out, segment);
+    }
+    for (i, (key, value)) in query.iter().enumerate() {
+        push(&mut out, if i == 0 { "?" } else { "&" });
+        push(&mut out, key);
+        push(&mut out, "=");
+        push(&mut out, value);
+    }
+    let total = out.len() + cut;
+    let end = out
+        .char_indices()
+        .nth(text::MAX_LINE)
+        .map_or(out.len(), |(i, _)| i);
+    let kept = &out[..end];
+    let mut line = text::escape_controls(kept).into_owned();
+    if kept.len() < total {
+        line.push_str(&format!("…[{} more bytes]", total - kept.len()));
+    }
+    line
+}
+
+impl Wire for Call {
+    fn method(&self) -> Method {
+        self.endpoint.method()
+    }
+    fn method_name(&self) -> &'static str {
+        self.endpoint.method_name()
+    }
+    fn kind(&self) -> usize {
+        self.endpoint as usize
+    }
+    fn segments(&self) -> &[String] {
+        &self.segments
+    }
+    fn query(&self) -> &[(String, String)] {
+        &self.query
+    }
+    fn body(&self) -> Option<&[u8]> {
+        self.body.as_deref()
+    }
+    fn display(&self) -> String {
+        Call::display(self)
+    }
+    fn error(
+        &self,
+        status: u16,
+        body: &[u8],
+        retry_after: Option<&str>,
+        secrets: &[&str],
+    ) -> Error {
+        Error::from_response_scrubbed(
+            status,
+            self.endpoint.method_name(),
+            Call::display(self),
+            body,
+            retry_after,
+            secrets,
+        )
     }
 }
 

@@ -7,6 +7,41 @@
 
 use std::time::Duration;
 
+use super::admin::{ALL_SCOPES, Organization};
+
+/// Bearer token the Admin API accepts by default.
+pub const DEFAULT_ADMIN_TOKEN: &str = "sim-admin-token";
+
+/// An organization bot token the simulator's Admin API accepts, with its scopes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimAdminToken {
+    /// The bearer token (compared exactly; never logged).
+    pub token: String,
+    /// Scopes (`resource:capability`); an endpoint whose scope is missing answers 403.
+    pub scopes: Vec<String>,
+}
+
+impl SimAdminToken {
+    /// A token holding every scope the spec names.
+    pub fn all_scopes(token: &str) -> SimAdminToken {
+        SimAdminToken {
+            token: token.to_owned(),
+            scopes: ALL_SCOPES.iter().map(|s| (*s).to_owned()).collect(),
+        }
+    }
+}
+
+/// How agent permission principals are *sent* (every form is accepted in requests).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PrincipalForm {
+    /// The endpoint's request sample: `{"type":"group","group_id":…}` (`user_id`,
+    /// `workspace_id`).
+    #[default]
+    TypedId,
+    /// The OpenAPI summary's reading: `{"type":"group","id":…}`.
+    Id,
+}
+
 /// Behaviour of a [`Simulator`](super::Simulator); see each field. `Default` is well-behaved.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SimConfig {
@@ -82,6 +117,19 @@ pub struct SimConfig {
     pub rate_limit_concurrency: Option<u32>,
     /// Requests beyond `rate_limit_concurrency` wait for a slot (slow answers) instead of 429.
     pub rate_limit_concurrency_queue: bool,
+    /// The organization the Admin API (`/admin/v1/…`) serves; `None`: no Admin API (its paths
+    /// answer 404 like any unknown path). Moved into the live state when the simulator starts
+    /// ([`SimHandle::organization`](super::SimHandle::organization) shows it), so
+    /// [`SimHandle::config`](super::SimHandle::config) reports `None` here.
+    pub organization: Option<Organization>,
+    /// Organization bot tokens the Admin API accepts (default: `sim-admin-token` with every
+    /// scope). Each token has its own rate-limit bucket; the SCIM `token` is not one of them.
+    pub admin_tokens: Vec<SimAdminToken>,
+    /// How agent permission principals are sent (default: the request sample's `<type>_id`).
+    pub admin_principal_form: PrincipalForm,
+    /// Agent permission entries are sent flat (`{type, user_id, role, resolved_role}`) instead
+    /// of nested under `principal` (default: nested).
+    pub admin_flat_permissions: bool,
 }
 
 impl Default for SimConfig {
@@ -116,6 +164,10 @@ impl Default for SimConfig {
             rate_limit_burst: None,
             rate_limit_concurrency: None,
             rate_limit_concurrency_queue: false,
+            organization: None,
+            admin_tokens: vec![SimAdminToken::all_scopes(DEFAULT_ADMIN_TOKEN)],
+            admin_principal_form: PrincipalForm::TypedId,
+            admin_flat_permissions: false,
         }
     }
 }

@@ -119,7 +119,7 @@ impl Default for GenSpec {
 }
 
 /// Given names used by [`Dataset::generate`].
-const GIVEN_NAMES: &[&str] = &[
+pub(crate) const GIVEN_NAMES: &[&str] = &[
     "Ada",
     "Alan",
     "Barbara",
@@ -153,7 +153,7 @@ const GIVEN_NAMES: &[&str] = &[
 ];
 
 /// Family names used by [`Dataset::generate`].
-const FAMILY_NAMES: &[&str] = &[
+pub(crate) const FAMILY_NAMES: &[&str] = &[
     "Allen",
     "Backus",
     "Cerf",
@@ -346,7 +346,7 @@ fn repeated_uuid(digit: char) -> String {
 }
 
 /// A version-4-shaped UUID from the seeded stream (the `uuid` crate's `v4` feature is not needed).
-fn random_uuid(rng: &mut StdRng) -> String {
+pub(crate) fn random_uuid(rng: &mut StdRng) -> String {
     let bytes: [u8; 16] = rng.random();
     let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
     // `encode_lower` skips the formatting machinery `to_string` would go through.

@@ -113,12 +113,17 @@ pub(crate) fn scim_error(status: StatusCode, scim_type: Option<&str>, detail: &s
 }
 
 /// Fallback for any request no endpoint serves: a 404 envelope naming the request.
+/// Under `/admin` the body is an Admin family A error instead of a SCIM envelope.
 pub(crate) async fn unmatched(method: Method, uri: Uri) -> Response {
-    scim_error(
-        StatusCode::NOT_FOUND,
-        None,
-        &format!("no simulator route for {method} {}", uri.path()),
-    )
+    let message = format!("no simulator route for {method} {}", uri.path());
+    if uri.path() == "/admin" || uri.path().starts_with("/admin/") {
+        return super::admin::error_response(
+            super::admin::Family::A,
+            StatusCode::NOT_FOUND,
+            &message,
+        );
+    }
+    scim_error(StatusCode::NOT_FOUND, None, &message)
 }
 
 /// `GET /ServiceProviderConfig`.

@@ -47,6 +47,7 @@
 //! - Every request is counted exactly once, before its response leaves the server.
 //! - The simulator never logs the token it accepts or the one it was sent.
 
+pub mod admin;
 mod config;
 mod counters;
 mod dataset;
@@ -59,7 +60,7 @@ mod server;
 mod store;
 mod writes;
 
-pub use config::SimConfig;
+pub use config::{DEFAULT_ADMIN_TOKEN, PrincipalForm, SimAdminToken, SimConfig};
 pub use counters::{MAX_RECORDED_REQUESTS, RecordedRequest, UNMATCHED};
 pub use dataset::{
     Dataset, GenSpec, ROLE_MEMBER, ROLE_MEMBERSHIP_ADMIN, ROLE_OWNER, ROLE_RESTRICTED_MEMBER,

@@ -50,6 +50,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
+use super::admin::{self, ADMIN_PREFIX, AdminRoute, Family, Organization};
 use super::config::SimConfig;
 use super::counters::{Counters, RecordedRequest, UNMATCHED};
 use super::dataset::{Dataset, SimUser};
@@ -79,15 +80,23 @@ impl Simulator {
     pub async fn start_on(
         listener: TcpListener,
         dataset: Dataset,
-        config: SimConfig,
+        mut config: SimConfig,
     ) -> io::Result<SimHandle> {
         let addr = listener.local_addr()?;
         let base_url = format!("http://{}{SCIM_PREFIX}", reachable(addr));
+        let admin_base_url = format!("http://{}{ADMIN_PREFIX}", reachable(addr));
         let shutdown = CancellationToken::new();
         let endpoints = handlers::endpoints();
+        let organization = config.organization.take();
+        let admin_endpoints = if organization.is_some() {
+            admin::endpoints()
+        } else {
+            Vec::new()
+        };
         let limits = RateLimits::new(&config);
         let shared = Arc::new(Shared {
-            store: RwLock::new(Store::new(dataset)),
+            store: RwLock::new(Store::with_org(dataset, organization)),
+            admin_routes: admin_endpoints.iter().map(|(r, _)| r.clone()).collect(),
             omit_role_for: config.omit_role_for.iter().cloned().collect(),
             config,
             base_url: base_url.clone(),
@@ -108,6 +117,9 @@ impl Simulator {
                 &format!("{SCIM_PREFIX}{}", endpoint.template),
                 endpoint.handler,
             );
+        }
+        for (route, handler) in admin_endpoints {
+            router = router.route(route.template, handler);
         }
         let app = router
             .fallback(handlers::unmatched)
@@ -131,6 +143,7 @@ impl Simulator {
         Ok(SimHandle {
             addr,
             base_url,
+            admin_base_url,
             shared,
             shutdown,
             task: Some(task),
@@ -158,6 +171,8 @@ pub struct SimHandle {
     addr: SocketAddr,
     /// `http://<addr>/scim/v2`.
     base_url: String,
+    /// `http://<addr>/admin`.
+    admin_base_url: String,
     /// State shared with the handlers.
     shared: Arc<Shared>,
     /// Cancelled to stop the server.
@@ -184,6 +199,18 @@ impl SimHandle {
     /// SCIM base URL for clients: `http://127.0.0.1:PORT/scim/v2` (no trailing slash).
     pub fn base_url(&self) -> String {
         self.base_url.clone()
+    }
+
+    /// Admin API base URL for clients: `http://127.0.0.1:PORT/admin` (clients append `/v1/…`,
+    /// as with Notion's `https://api.notion.com/admin`). Served only with an organization.
+    pub fn admin_base_url(&self) -> String {
+        self.admin_base_url.clone()
+    }
+
+    /// A snapshot of the organization as currently served (Admin writes applied), if any.
+    /// Its SCIM workspace's persons and groups are in [`state`](Self::state).
+    pub fn organization(&self) -> Option<Organization> {
+        self.shared.read_store().org().cloned()
     }
 
     /// The configuration the simulator runs with.
@@ -265,6 +292,8 @@ pub(crate) struct Shared {
     counters: Counters,
     /// Method and template of every [`handlers::endpoints`] row, for counter keys.
     known_endpoints: Vec<(Method, &'static str)>,
+    /// Every Admin endpoint (empty without an organization), for counter keys and the gate.
+    admin_routes: Vec<AdminRoute>,
     /// Cancelled when the simulator shuts down.
     shutdown: CancellationToken,
     /// Fault-injection state.
@@ -304,15 +333,54 @@ impl Shared {
     /// axum's `MatchedPath` needs a feature this crate does not enable, so the (literal or
     /// single-segment `{param}`) templates are matched here; `endpoint_templates_agree_with_axum`
     /// in `tests/sim.rs` keeps this in step with the router.
-    fn endpoint_of(&self, method: &Method, path: &str) -> String {
-        path.strip_prefix(SCIM_PREFIX)
+    fn endpoint_of(&self, method: &Method, path: &str) -> (String, Api) {
+        if path == ADMIN_PREFIX || path.starts_with("/admin/") {
+            return match self
+                .admin_routes
+                .iter()
+                .find(|r| r.method == method && handlers::template_matches(r.template, path))
+            {
+                Some(route) => (
+                    handlers::endpoint_key(method, route.template),
+                    Api::Admin(Some(route.clone())),
+                ),
+                None => (UNMATCHED.to_owned(), Api::Admin(None)),
+            };
+        }
+        let key = path
+            .strip_prefix(SCIM_PREFIX)
             .and_then(|rest| {
                 self.known_endpoints
                     .iter()
                     .find(|(m, template)| m == method && handlers::template_matches(template, rest))
             })
             .map(|(m, template)| handlers::endpoint_key(m, template))
-            .unwrap_or_else(|| UNMATCHED.to_owned())
+            .unwrap_or_else(|| UNMATCHED.to_owned());
+        (key, Api::Scim)
+    }
+}
+
+/// Which API a request is for, and for the Admin API which endpoint (`None`: unmatched).
+#[derive(Debug, Clone)]
+enum Api {
+    /// `/scim/v2/…` and anything outside `/admin`.
+    Scim,
+    /// `/admin/…`.
+    Admin(Option<AdminRoute>),
+}
+
+impl Api {
+    /// An error response in this API's shape (SCIM envelope, or the endpoint's Admin family;
+    /// unmatched Admin paths use family A).
+    fn error(&self, status: StatusCode, message: &str) -> Response {
+        match self {
+            Api::Scim => handlers::scim_error(status, None, message),
+            Api::Admin(route) => admin::error_response(
+                route.as_ref().map_or(Family::A, |r| r.family),
+                status,
+                message,
+            ),
+        }
     }
 }
 
@@ -326,7 +394,7 @@ async fn front_door(State(shared): State<Arc<Shared>>, request: Request, next: N
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let query = request.uri().query().map(str::to_owned);
-    let endpoint = shared.endpoint_of(&method, &path);
+    let (endpoint, api) = shared.endpoint_of(&method, &path);
     let (fault, seed) = if endpoint == UNMATCHED {
         (Fault::None, 0)
     } else {
@@ -335,7 +403,18 @@ async fn front_door(State(shared): State<Arc<Shared>>, request: Request, next: N
             .draw(&shared.config, method.as_str(), &path, query.as_deref())
     };
 
-    let authorized = check_bearer(request.headers(), &shared.config.token);
+    // The SCIM token for SCIM paths; an organization bot token (with scopes) for `/admin`.
+    let mut admin_token = None;
+    let authorized = match &api {
+        Api::Scim => check_bearer(request.headers(), &shared.config.token),
+        Api::Admin(_) => admin::check_token(request.headers(), &shared.config.admin_tokens)
+            .map(|token| admin_token = Some(token)),
+    };
+    // Version header and scope, for matched Admin endpoints with a valid token.
+    let gate = match (&api, admin_token) {
+        (Api::Admin(Some(route)), Some(token)) => admin::gate(request.headers(), token, route),
+        _ => None,
+    };
     // Limits are checked on arrival, per token; an unauthorized request spends nothing.
     let admission = match (&authorized, request.headers().get(header::AUTHORIZATION)) {
         (Ok(()), Some(credentials)) if endpoint != UNMATCHED => {
@@ -367,15 +446,17 @@ async fn front_door(State(shared): State<Arc<Shared>>, request: Request, next: N
     let (response, status) = if doomed || (authorized.is_ok() && fault == Fault::Drop) {
         kill_connection(kill.as_ref())
     } else if let Err(detail) = authorized {
-        let mut response = handlers::scim_error(StatusCode::UNAUTHORIZED, None, detail);
+        let mut response = api.error(StatusCode::UNAUTHORIZED, detail);
         response
             .headers_mut()
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         (response, 401)
+    } else if let Some(response) = gate {
+        let status = response.status().as_u16();
+        (response, status)
     } else if let Admission::Rejected(retry_after) = admission {
-        let mut response = handlers::scim_error(
+        let mut response = api.error(
             StatusCode::TOO_MANY_REQUESTS,
-            None,
             "rate limit exceeded for this token: slow down",
         );
         response
@@ -385,9 +466,8 @@ async fn front_door(State(shared): State<Arc<Shared>>, request: Request, next: N
     } else {
         match fault {
             Fault::RateLimit => {
-                let mut response = handlers::scim_error(
+                let mut response = api.error(
                     StatusCode::TOO_MANY_REQUESTS,
-                    None,
                     "simulated rate limit: slow down",
                 );
                 let retry_after = HeaderValue::from(shared.config.retry_after_secs);
@@ -398,7 +478,7 @@ async fn front_door(State(shared): State<Arc<Shared>>, request: Request, next: N
             }
             Fault::ServerError(code) => {
                 let code = StatusCode::from_u16(code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-                let response = handlers::scim_error(code, None, "simulated server error");
+                let response = api.error(code, "simulated server error");
                 (response, code.as_u16())
             }
             Fault::Malformed => {

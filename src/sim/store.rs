@@ -16,6 +16,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::OnceLock;
 
+use super::admin::Organization;
 use super::dataset::{Dataset, SimGroup, SimUser};
 
 /// Dataset plus on-demand id indexes; see the module docs.
@@ -27,16 +28,53 @@ pub(crate) struct Store {
     user_index: OnceLock<IdIndex>,
     /// Position of each group by id, built on first lookup.
     group_index: OnceLock<IdIndex>,
+    /// The organization the Admin API serves, if any (its SCIM workspace is `dataset`).
+    org: Option<Organization>,
+    /// Position of each organization person by id, built on first lookup.
+    person_index: OnceLock<IdIndex>,
 }
 
 impl Store {
     /// Wraps a dataset; no index is built yet.
+    #[cfg(test)]
     pub(crate) fn new(dataset: Dataset) -> Self {
+        Self::with_org(dataset, None)
+    }
+
+    /// Wraps a dataset and the organization around it; no index is built yet.
+    pub(crate) fn with_org(dataset: Dataset, org: Option<Organization>) -> Self {
         Store {
             dataset,
             user_index: OnceLock::new(),
             group_index: OnceLock::new(),
+            org,
+            person_index: OnceLock::new(),
         }
+    }
+
+    /// The organization, when the simulator serves the Admin API.
+    pub(crate) fn org(&self) -> Option<&Organization> {
+        self.org.as_ref()
+    }
+
+    /// The organization person profile with this id, if any.
+    pub(crate) fn person(&self, id: &str) -> Option<&super::admin::OrgPerson> {
+        let people = &self.org.as_ref()?.people;
+        let index = self
+            .person_index
+            .get_or_init(|| IdIndex::build(people.iter().map(|p| p.id.as_str())));
+        index
+            .find(id, |i| people[i].id.as_str())
+            .map(|i| &people[i])
+    }
+
+    /// Mutable access to the organization and the SCIM workspace together (Admin writes to the
+    /// SCIM workspace's groups change both); drops every index.
+    pub(crate) fn parts_mut(&mut self) -> (&mut Dataset, Option<&mut Organization>) {
+        self.user_index = OnceLock::new();
+        self.group_index = OnceLock::new();
+        self.person_index = OnceLock::new();
+        (&mut self.dataset, self.org.as_mut())
     }
 
     /// All users, in list order.
