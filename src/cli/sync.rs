@@ -18,7 +18,8 @@ use crate::connector::NotionConnector;
 use crate::connector::org::model::{AdminClient, AdminConfig};
 use crate::notion::{self, ClientConfig};
 use crate::secret::Secret;
-use crate::sim::{Dataset, SimConfig, Simulator};
+use crate::sim::admin::Organization;
+use crate::sim::{DEFAULT_ADMIN_TOKEN, Dataset, SimConfig, Simulator};
 
 /// Flags of the sync (and the demo, which syncs too).
 #[derive(Debug, Args, Clone)]
@@ -393,21 +394,32 @@ pub fn summary(
 }
 
 pub(super) async fn demo(args: &SyncArgs, cancel: CancellationToken) -> anyhow::Result<()> {
-    let config = SimConfig::default();
+    let dataset = Dataset::reference();
+    let config = SimConfig {
+        organization: Some(Organization::reference(&dataset)),
+        ..SimConfig::default()
+    };
     let token = Secret::new(config.token.clone());
-    let sim = Simulator::start(Dataset::reference(), config, 0)
+    let admin_token = Secret::new(DEFAULT_ADMIN_TOKEN);
+    let sim = Simulator::start(dataset, config, 0)
         .await
         .context("starting the Notion simulator on 127.0.0.1")?;
     let announced = crate::ops::output::print(&format!(
-        "Notion simulator serving the reference workspace at {}\n",
-        sim.base_url()
+        "Notion simulator serving the reference workspace at {} and its organization at {}\n",
+        sim.base_url(),
+        sim.admin_base_url()
     ));
-    let result = match announced {
-        Ok(()) => match args.client(&sim.base_url(), token) {
-            Ok(client) => sync(args, NotionConnector::new(client), cancel).await,
-            Err(e) => Err(e),
-        },
-        Err(e) => Err(e.into()),
+    let connector = || -> anyhow::Result<NotionConnector> {
+        let scim = args.client(&sim.base_url(), token)?;
+        let admin = args.admin_client(&sim.admin_base_url(), admin_token)?;
+        Ok(NotionConnector::new(scim).with_organization(admin))
+    };
+    let result = match announced
+        .map_err(anyhow::Error::from)
+        .and_then(|()| connector())
+    {
+        Ok(connector) => sync(args, connector, cancel).await,
+        Err(e) => Err(e),
     };
     sim.shutdown().await;
     crate::ops::output::print(&result?)?;
