@@ -493,3 +493,58 @@ async fn the_admin_token_is_never_printed_logged_or_stored() {
     assert!(!String::from_utf8_lossy(&plain.stdout).contains("mcp_client"));
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn diff_shows_revoked_tokens_and_ai_connections() {
+    use baton_notion::ops::diff::{Change, diff};
+    let sim = org_sim(vec![SimAdminToken::all_scopes(ADMIN_TOKEN)]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("org.c1z");
+    sync_to_file(&Local::new(both(&sim)), &out, SyncOptions::default())
+        .await
+        .expect("first sync");
+    let admin = admin_client(&sim, ADMIN_TOKEN);
+    admin
+        .revoke_personal_access_token(S1, "7a700000-0000-4000-8000-000000000001")
+        .await
+        .expect("revokes the token");
+    admin
+        .revoke_mcp_connection("cursor:team/acme", FRANK, S2)
+        .await
+        .expect("revokes the connection");
+    sync_to_file(&Local::new(both(&sim)), &out, SyncOptions::default())
+        .await
+        .expect("second sync");
+    let report = diff(&out, None).expect("diff");
+    let cursor = format!("{S2}/cursor%3Ateam%2Facme");
+    let removed: Vec<(String, String)> = report
+        .changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::ResourceRemoved { resource } => {
+                Some((resource.resource_type.clone(), resource.id.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        removed,
+        [
+            ("mcp_client".to_owned(), cursor.clone()),
+            (
+                "personal_access_token".to_owned(),
+                "7a700000-0000-4000-8000-000000000001".to_owned()
+            ),
+        ]
+    );
+    assert!(report.changes.iter().any(|c| matches!(c,
+        Change::GrantRemoved { entitlement_id, principal }
+            if *entitlement_id == format!("mcp_client:{cursor}:connected") && principal.id == FRANK)));
+    assert_eq!(report.summary.resources_added, 0);
+    let table = report.render(baton_notion::ops::Format::Table);
+    assert!(
+        table.contains("token removed") && table.contains("AI client removed"),
+        "{table}"
+    );
+    sim.shutdown().await;
+}
