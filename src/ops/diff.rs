@@ -26,7 +26,7 @@
 //!   "changed": true,
 //!   "summary": {"users_added", "users_removed", "user_status_changes", "role_changes",
 //!               "memberships_added", "memberships_removed", "grants_added", "grants_removed",
-//!               "resources_added", "resources_removed"},
+//!               "resources_added"?, "resources_removed"? (present when not 0)},
 //!   "changes": [
 //!     {"kind": "user_added" | "user_removed", "user": SUBJECT},
 //!     {"kind": "user_status_changed", "user": SUBJECT, "from": "enabled", "to": "disabled"},
@@ -176,10 +176,17 @@ pub struct Summary {
     pub grants_added: usize,
     /// Other grants removed.
     pub grants_removed: usize,
-    /// Tokens, AI clients and agents added.
+    /// Tokens, AI clients and agents added (left out of the JSON when 0, so a SCIM-only diff
+    /// keeps its shape).
+    #[serde(skip_serializing_if = "is_zero")]
     pub resources_added: usize,
-    /// Tokens, AI clients and agents removed.
+    /// Tokens, AI clients and agents removed (left out of the JSON when 0).
+    #[serde(skip_serializing_if = "is_zero")]
     pub resources_removed: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// The result of a comparison.
