@@ -4,10 +4,14 @@
 
 use baton_notion::sim::admin::{OrgSpec, Organization, reference_ids as ids};
 use baton_notion::sim::{
-    DEFAULT_ADMIN_TOKEN, Dataset, PrincipalForm, SimAdminToken, SimConfig, SimHandle, Simulator,
-    UNMATCHED,
+    DEFAULT_ADMIN_TOKEN, Dataset, PrincipalForm, SimConfig, SimHandle, Simulator,
 };
 use serde_json::{Value, json};
+
+#[path = "sim_admin/errors.rs"]
+mod errors;
+#[path = "sim_admin/writes.rs"]
+mod writes;
 
 const VERSION: &str = "2026-06-01";
 const ALICE: &str = "11111111-1111-1111-1111-111111111111";
@@ -71,7 +75,6 @@ impl Admin {
         ((status, body), retry_after)
     }
 
-    #[allow(dead_code, reason = "the write tests land next")]
     async fn write(&self, method: reqwest::Method, path: &str, body: Value) -> (u16, Value) {
         self.send(method, path, Some(body)).await.0
     }
@@ -518,163 +521,89 @@ async fn the_principal_form_sent_is_a_switch() {
 }
 
 #[tokio::test]
-async fn both_error_families_version_header_tokens_and_scopes() {
-    let config = SimConfig {
-        admin_tokens: vec![
-            SimAdminToken::all_scopes(DEFAULT_ADMIN_TOKEN),
-            SimAdminToken {
-                token: "adm_narrow".to_owned(),
-                scopes: vec!["workspace:read".to_owned()],
-            },
-        ],
-        ..reference_config()
+async fn generated_organizations_serve_their_exact_counts() {
+    let dataset = Dataset::generate(&baton_notion::sim::GenSpec {
+        users: 150,
+        groups: 4,
+        members_per_group: 30,
+        seed: 3,
+        inactive_share: 0.1,
+    });
+    let spec = OrgSpec {
+        workspaces: 4,
+        people: 400,
+        bots: 9,
+        pats: 60,
+        mcp_connections: 40,
+        agents: 12,
+        ..OrgSpec::default()
     };
-    let sim = start(config).await;
+    let org = Organization::generate(&spec, &dataset);
+    let counts = org.counts(&dataset);
+    let config = SimConfig {
+        organization: Some(org),
+        ..SimConfig::default()
+    };
+    let sim = Simulator::start(dataset, config, 0).await.unwrap();
     let admin = Admin::new(&sim);
-    let pats = pats_path(ids::SCIM_SPACE, "");
-    let users = users_path(ids::SCIM_SPACE);
+    let (_, spaces) = admin.get("/v1/spaces?page_size=3").await;
+    let mut space_ids = ids_of(&spaces, "results");
+    let c = spaces["next_cursor"].as_str().unwrap();
+    let (_, rest) = admin.get(&format!("/v1/spaces?start_cursor={c}")).await;
+    space_ids.extend(ids_of(&rest, "results"));
+    assert_eq!(space_ids.len(), counts.spaces);
+    let mut sorted = space_ids.clone();
+    sorted.sort();
+    assert_eq!(space_ids, sorted, "ordered by id");
 
-    // Missing and wrong Notion-Version: 400 validation_error in each family.
-    for version in [None, Some("2022-06-28")] {
-        let mut client = Admin::new(&sim);
-        client.version = version.map(str::to_owned);
-        let (status, a) = client.get(&pats).await;
-        assert_eq!(status, 400);
-        assert_eq!(
-            (a["type"].as_str(), a["code"].as_str()),
-            (Some("error"), Some("validation_error"))
-        );
-        assert!(a["message"].as_str().unwrap().contains("Notion-Version"));
-        let (status, b) = client.get(&users).await;
-        assert_eq!(status, 400);
-        assert_eq!(
-            (b["object"].as_str(), b["code"].as_str()),
-            (Some("error"), Some("validation_error"))
-        );
+    let (mut persons, mut bots, mut pats, mut people) = (0, 0, 0, std::collections::HashSet::new());
+    for space in &space_ids {
+        let mut cursor = String::new();
+        loop {
+            let (status, page) = admin
+                .get(&format!("{}?page_size=37{cursor}", users_path(space)))
+                .await;
+            assert_eq!(status, 200, "{page}");
+            for user in page["results"].as_array().unwrap() {
+                if user["type"] == "bot" {
+                    bots += 1;
+                } else {
+                    persons += 1;
+                    people.insert(user["id"].as_str().unwrap().to_owned());
+                }
+            }
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = format!("&start_cursor={c}"),
+                None => break,
+            }
+        }
+        let mut cursor = String::new();
+        loop {
+            let (_, page) = admin
+                .get(&pats_path(
+                    space,
+                    &format!("?status=active&status=expired&page_size=7{cursor}"),
+                ))
+                .await;
+            pats += page["results"].as_array().unwrap().len();
+            match page.get("next_cursor").and_then(Value::as_str) {
+                Some(c) => cursor = format!("&cursor={c}"),
+                None => break,
+            }
+        }
     }
-
-    // Wrong or missing token: 401 unauthorized; the SCIM token is not an admin token.
-    for token in ["nope", "sim-token"] {
-        let client = Admin::new(&sim).with_token(token);
-        let (status, a) = client.get(&pats).await;
-        assert_eq!(
-            (status, a["code"].as_str(), a["type"].as_str()),
-            (401, Some("unauthorized"), Some("error"))
-        );
-        let (status, b) = client.get(&users).await;
-        assert_eq!((status, b["object"].as_str()), (401, Some("error")));
-        assert!(!b.to_string().contains(token), "token echoed: {b}");
-    }
-
-    // A token without the scope: 403 naming it, per family.
-    let narrow = Admin::new(&sim).with_token("adm_narrow");
-    let (status, _) = narrow.get("/v1/spaces").await;
-    assert_eq!(status, 200);
-    let (status, a) = narrow.get(&pats).await;
-    assert_eq!((status, a["code"].as_str()), (403, Some("missing_scope")));
-    assert!(
-        a["message"]
-            .as_str()
-            .unwrap()
-            .contains("personal-access-token:read"),
-        "{a}"
-    );
-    let (status, b) = narrow.get(&users).await;
+    assert_eq!((persons, bots), (counts.space_persons, counts.bots));
+    assert_eq!(people.len(), counts.people);
     assert_eq!(
-        (status, b["code"].as_str(), b["object"].as_str()),
-        (403, Some("restricted_resource"), Some("error"))
+        counts.people, 400,
+        "150 users, 15 inactive → 135 SCIM + 265 others"
     );
-    assert!(b["message"].as_str().unwrap().contains("user:read"), "{b}");
-
-    // Unknown ids: 404 per family; unknown Admin paths: family A 404, counted as unmatched.
-    let (status, a) = admin
-        .get(&pats_path("5c1a0000-0000-4000-8000-00000000dead", ""))
-        .await;
-    assert_eq!((status, a["code"].as_str()), (404, Some("not_found")));
-    let (status, a) = admin
-        .get(&format!(
-            "/v1/spaces/{}/agents/nope/permissions",
-            ids::SCIM_SPACE
-        ))
-        .await;
-    assert_eq!((status, a["code"].as_str()), (404, Some("not_found")));
-    let (status, b) = admin
-        .get(&format!(
-            "/v1/spaces/{}/groups/nope/members",
-            ids::SCIM_SPACE
-        ))
-        .await;
+    assert!(counts.space_persons > counts.people, "overlap: {counts:?}");
+    assert_eq!(pats, counts.pats_active + counts.pats_expired);
     assert_eq!(
-        (status, b["code"].as_str()),
-        (404, Some("object_not_found"))
+        counts.pats_active + counts.pats_expired + counts.pats_revoked,
+        60
     );
-    let (status, a) = admin.get("/v1/legal_holds").await;
-    assert_eq!(
-        (status, a["type"].as_str(), a["code"].as_str()),
-        (404, Some("error"), Some("not_found"))
-    );
-    assert_eq!(sim.counters()[UNMATCHED], 1);
-    sim.shutdown().await;
-}
-
-#[tokio::test]
-async fn without_an_organization_admin_paths_are_unknown() {
-    let sim = start(SimConfig::default()).await;
-    let (status, body) = Admin::new(&sim).get("/v1/spaces").await;
-    assert_eq!((status, body["code"].as_str()), (404, Some("not_found")));
-    assert_eq!(sim.counters()[UNMATCHED], 1);
-    sim.shutdown().await;
-}
-
-#[tokio::test]
-async fn rate_limits_answer_429_with_retry_after_in_the_family() {
-    let config = SimConfig {
-        rate_limit_first_tries: 1,
-        retry_after_secs: 3,
-        ..reference_config()
-    };
-    let sim = start(config).await;
-    let admin = Admin::new(&sim);
-    let ((status, a), retry) = admin
-        .send(reqwest::Method::GET, &pats_path(ids::SCIM_SPACE, ""), None)
-        .await;
-    assert_eq!(
-        (status, a["code"].as_str(), a["type"].as_str()),
-        (429, Some("rate_limited"), Some("error"))
-    );
-    assert_eq!(retry.as_deref(), Some("3"));
-    let ((status, b), retry) = admin
-        .send(reqwest::Method::GET, &users_path(ids::SCIM_SPACE), None)
-        .await;
-    assert_eq!(
-        (status, b["object"].as_str(), b["code"].as_str()),
-        (429, Some("error"), Some("rate_limited"))
-    );
-    assert_eq!(retry.as_deref(), Some("3"));
-    let (status, _) = admin.get(&pats_path(ids::SCIM_SPACE, "")).await;
-    assert_eq!(status, 200, "a retry is served");
-    sim.shutdown().await;
-
-    // Enforced limit: the admin token has its own bucket, apart from the SCIM token's.
-    let config = SimConfig {
-        rate_limit: Some(0.5),
-        rate_limit_burst: Some(1),
-        ..reference_config()
-    };
-    let sim = start(config).await;
-    let admin = Admin::new(&sim);
-    let scim = reqwest::Client::new()
-        .get(format!("{}/Users", sim.base_url()))
-        .bearer_auth("sim-token")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(scim.status().as_u16(), 200);
-    let (status, _) = admin.get("/v1/spaces").await;
-    assert_eq!(status, 200, "own bucket");
-    let ((status, a), retry) = admin.send(reqwest::Method::GET, "/v1/spaces", None).await;
-    assert_eq!((status, a["code"].as_str()), (429, Some("rate_limited")));
-    assert!(retry.unwrap().parse::<u64>().unwrap() >= 1);
-    assert_eq!(sim.rate_limited(), 1);
+    assert_eq!(sim.counters()["GET /admin/v1/spaces"], 2);
     sim.shutdown().await;
 }

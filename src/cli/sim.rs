@@ -6,7 +6,8 @@ use anyhow::Context;
 use clap::Args;
 use tokio_util::sync::CancellationToken;
 
-use crate::sim::{Dataset, GenSpec, SimConfig, Simulator};
+use crate::sim::admin::{ALL_SCOPES, OrgSpec, Organization};
+use crate::sim::{Dataset, GenSpec, PrincipalForm, SimAdminToken, SimConfig, Simulator};
 
 /// Flags of the hidden `sim` command.
 #[derive(Debug, Args)]
@@ -85,6 +86,82 @@ pub struct SimArgs {
     /// Serve each list page's resources in a random order.
     #[arg(long)]
     pub shuffle_pages: bool,
+    /// Also serve the Admin API (/admin/v1) for an organization around the SCIM workspace: the
+    /// reference organization over the reference workspace, or a generated one with --users or
+    /// any --org-* size flag.
+    #[arg(long)]
+    pub org: bool,
+    /// Generated organization: live workspaces, the SCIM one included (implies --org).
+    #[arg(long, value_name = "N")]
+    pub org_workspaces: Option<usize>,
+    /// Generated organization: distinct people, the SCIM workspace's active users included.
+    #[arg(long, value_name = "N")]
+    pub org_people: Option<usize>,
+    /// Generated organization: guest bots.
+    #[arg(long, value_name = "N")]
+    pub org_bots: Option<usize>,
+    /// Generated organization: personal access tokens (all statuses).
+    #[arg(long, value_name = "N")]
+    pub org_pats: Option<usize>,
+    /// Generated organization: MCP connection entries.
+    #[arg(long, value_name = "N")]
+    pub org_mcp: Option<usize>,
+    /// Generated organization: agents.
+    #[arg(long, value_name = "N")]
+    pub org_agents: Option<usize>,
+    /// Seed of the generated organization.
+    #[arg(long, default_value_t = 7)]
+    pub org_seed: u64,
+    /// Organization bot token the Admin API accepts.
+    #[arg(long, default_value = crate::sim::DEFAULT_ADMIN_TOKEN)]
+    pub admin_token: String,
+    /// Scopes of --admin-token, comma-separated (default: every scope).
+    #[arg(long, value_delimiter = ',', value_name = "SCOPES")]
+    pub admin_scopes: Option<Vec<String>>,
+    /// Send agent permission principals as `{type, id}` instead of `{type, <type>_id}`.
+    #[arg(long)]
+    pub admin_principal_id: bool,
+    /// Send agent permission entries flat instead of nested under `principal`.
+    #[arg(long)]
+    pub admin_flat_permissions: bool,
+}
+
+impl SimArgs {
+    /// Whether any --org-* size flag was given (a generated organization).
+    fn org_sizes_given(&self) -> bool {
+        [
+            self.org_workspaces,
+            self.org_people,
+            self.org_bots,
+            self.org_pats,
+            self.org_mcp,
+            self.org_agents,
+        ]
+        .iter()
+        .any(Option::is_some)
+    }
+
+    /// The organization to serve, if any (see `--org`).
+    fn organization(&self, dataset: &Dataset) -> Option<Organization> {
+        if !self.org && !self.org_sizes_given() {
+            return None;
+        }
+        if self.users.is_none() && !self.org_sizes_given() {
+            return Some(Organization::reference(dataset));
+        }
+        let d = OrgSpec::default();
+        let spec = OrgSpec {
+            workspaces: self.org_workspaces.unwrap_or(d.workspaces),
+            people: self.org_people.unwrap_or(d.people),
+            bots: self.org_bots.unwrap_or(d.bots),
+            pats: self.org_pats.unwrap_or(d.pats),
+            mcp_connections: self.org_mcp.unwrap_or(d.mcp_connections),
+            agents: self.org_agents.unwrap_or(d.agents),
+            seed: self.org_seed,
+            ..d
+        };
+        Some(Organization::generate(&spec, dataset))
+    }
 }
 
 /// Parses a share in `0.0..=1.0`.
@@ -106,7 +183,30 @@ pub(super) async fn serve_sim(args: SimArgs, cancel: CancellationToken) -> anyho
             ..GenSpec::default()
         }),
     };
+    let organization = args.organization(&dataset);
+    let admin_summary = organization.as_ref().map(|org| {
+        let counts = org.counts(&dataset);
+        format!(
+            "{} workspaces, {} people, {} bots",
+            counts.spaces, counts.people, counts.bots
+        )
+    });
+    let scopes = args
+        .admin_scopes
+        .clone()
+        .unwrap_or_else(|| ALL_SCOPES.iter().map(|s| (*s).to_owned()).collect());
     let config = SimConfig {
+        organization,
+        admin_tokens: vec![SimAdminToken {
+            token: args.admin_token.clone(),
+            scopes,
+        }],
+        admin_principal_form: if args.admin_principal_id {
+            PrincipalForm::Id
+        } else {
+            PrincipalForm::TypedId
+        },
+        admin_flat_permissions: args.admin_flat_permissions,
         token: args.token,
         latency: Duration::from_millis(args.latency_ms),
         latency_jitter: Duration::from_millis(args.latency_jitter_ms),
@@ -136,7 +236,53 @@ pub(super) async fn serve_sim(args: SimArgs, cancel: CancellationToken) -> anyho
         "Notion simulator: {users} users, {groups} groups at {}\n",
         sim.base_url()
     ))?;
+    if let Some(summary) = admin_summary {
+        crate::ops::output::print(&format!(
+            "Notion Admin API: {summary} at {} (Notion-Version {})\n",
+            sim.admin_base_url(),
+            crate::sim::admin::NOTION_VERSION
+        ))?;
+    }
     cancel.cancelled().await;
     sim.shutdown().await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    /// A wrapper to parse `SimArgs` alone.
+    #[derive(Debug, Parser)]
+    struct Cmd {
+        #[command(flatten)]
+        args: SimArgs,
+    }
+
+    fn parse(flags: &[&str]) -> SimArgs {
+        let mut argv = vec!["sim"];
+        argv.extend_from_slice(flags);
+        Cmd::try_parse_from(argv).expect("flags parse").args
+    }
+
+    #[test]
+    fn org_flags_choose_reference_generated_or_none() {
+        let data = Dataset::reference();
+        assert!(parse(&[]).organization(&data).is_none());
+        let reference = parse(&["--org"]).organization(&data).unwrap();
+        assert_eq!(reference, Organization::reference(&data));
+        let generated = parse(&["--org-workspaces", "4", "--org-people", "30"])
+            .organization(&data)
+            .unwrap();
+        let counts = generated.counts(&data);
+        assert_eq!((counts.spaces, counts.people), (4, 30));
+        let args = parse(&["--org", "--admin-scopes", "workspace:read,user:read"]);
+        assert_eq!(
+            args.admin_scopes.as_deref(),
+            Some(&["workspace:read".to_owned(), "user:read".to_owned()][..])
+        );
+        assert_eq!(args.admin_token, crate::sim::DEFAULT_ADMIN_TOKEN);
+    }
 }

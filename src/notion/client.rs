@@ -2,7 +2,7 @@
 //!
 //! [`Client`] is cheap to clone (an `Arc` inside) and shares one `reqwest::Client`, so clones reuse
 //! connections. Every request — list, get, the validation call, writes — goes through the
-//! private `execute`, which hands it to the [`Transport`](super::transport) shared with the
+//! private `execute`, which hands it to the transport (private module `transport`) shared with the
 //! Admin API client. For SCIM that means:
 //!
 //! 1. counting the request under its endpoint template (`GET /Users/{id}`),

@@ -1,13 +1,18 @@
-//! Notion SCIM 2.0 client: typed calls, defensive paging and errors a user can act on.
+//! Notion clients — SCIM 2.0 and the Admin API: typed calls, defensive paging and errors a user
+//! can act on.
 //!
-//! This module is the only place that speaks HTTP to Notion. It knows SCIM (RFC 7643/7644) and
-//! Notion's quirks (`spec/notion-scim.md`), and nothing about Baton: no protobufs, no resource
-//! types, no page tokens of the connector. The connector maps what it returns.
+//! This module is the only place that speaks HTTP to Notion. It knows SCIM (RFC 7643/7644),
+//! Notion's quirks (`spec/notion-scim.md`) and the Admin API (`spec/notion-admin.md`), and
+//! nothing about Baton: no protobufs, no resource types, no page tokens of the connector. The connector maps what it returns.
 //!
 //! # Layout
-//! - [`client`] — [`Client`] and [`ClientConfig`]: one shared `reqwest::Client`, the bearer token,
-//!   the per-request timeout, request counters, and the single private `execute` function every
-//!   request goes through (wrapped by pacing and the retry policy).
+//! - [`client`] — [`Client`] and [`ClientConfig`]: the SCIM client (connection pool, bearer
+//!   token, timeouts, counters), whose every request goes through the private `transport`.
+//! - `transport` — the one request path both clients share: bounded body reads, the per-call
+//!   deadline, pacing (each client its own limiter), the retry policy, counting by endpoint,
+//!   debug logging without headers; each request type says how its error bodies read.
+//! - [`admin`] — the Admin API client ([`admin::AdminClient`]): the organization view's reads
+//!   and writes, both error families, the four paging styles.
 //! - [`base_url`] — validation of the base URL (`https`, or `http` on loopback only) and joining
 //!   paths under its prefix.
 //! - [`users`], [`groups`] — handlers in the octocrab style: `client.users().list().count(100)

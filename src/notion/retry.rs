@@ -1,6 +1,7 @@
 //! The one retry policy every Notion call goes through.
 //!
-//! [`Client`](super::Client)'s private `execute` wraps each attempt in a [`backon`] retry built by
+//! The shared transport's `execute` (both clients, SCIM and Admin API) wraps each attempt in a
+//! [`backon`] retry built by
 //! [`RetryConfig::backoff`]; the decisions themselves are plain functions here so they are tested
 //! without a network:
 //!

@@ -1,5 +1,6 @@
 //! A Notion SCIM 2.0 simulator: a real HTTP server (axum) that answers like Notion's
-//! `/scim/v2` API, for tests, benchmarks and `baton-notion demo`.
+//! `/scim/v2` API, for tests, benchmarks and `baton-notion demo` — and, given an organization,
+//! Notion's Admin API (`/admin/v1/…`, see [`admin`]) on the same port.
 //!
 //! It is faithful to `spec/notion-scim.md` — bearer auth, 1-based paging capped at 100, Notion's
 //! filter names, the role extension, digit-string timestamps, string `status` in error
@@ -18,12 +19,27 @@
 //! # }
 //! ```
 //!
+//! # The Admin API
+//! Set [`SimConfig::organization`] (e.g. `Some(admin::Organization::reference(&dataset))` or
+//! [`admin::Organization::generate`]) and keep calling [`Simulator::start`]: the organization is
+//! moved into the live state, and its SCIM workspace *is* `dataset` (same user and group ids;
+//! SCIM writes show in the Admin view). Clients use [`SimHandle::admin_base_url`]
+//! (`http://<addr>/admin`), a token of [`SimConfig::admin_tokens`] (default
+//! [`DEFAULT_ADMIN_TOKEN`] with every scope) and `Notion-Version: 2026-06-01`.
+//! [`SimHandle::organization`] returns the organization as currently served. Without an
+//! organization, `/admin/…` paths answer 404 like any unknown path. Admin requests are counted
+//! under full templates such as `GET /admin/v1/spaces/{space_id}/users`; the rate limits and
+//! faults of [`SimConfig`] apply to them too (each token has its own bucket).
+//!
 //! # Layout
+//! - `admin`: the Admin API — organization data and generation, views, paging, JSON, handlers.
 //! - `dataset`: [`Dataset`], [`SimUser`], [`SimGroup`]; the reference workspace and seeded
 //!   generation ([`GenSpec`]).
 //! - `config`: [`SimConfig`], the knobs (token, page size, latency, quirks, faults).
 //! - `server`: [`Simulator`] and [`SimHandle`]; the listener, the front-door middleware (auth,
 //!   latency, counting, `die_after_requests`) and graceful shutdown.
+//! - `listener`: the TCP listener whose connections carry a kill switch (drops without a
+//!   response).
 //! - `handlers`: the endpoint table and the read endpoints; write endpoints slot in there.
 //! - `filter`: the `attribute eq "value"` filters Notion supports.
 //! - `scim_json`: the JSON shapes, serialized straight from borrowed data.
@@ -54,6 +70,7 @@ mod dataset;
 mod faults;
 mod filter;
 mod handlers;
+mod listener;
 mod ratelimit;
 mod scim_json;
 mod server;

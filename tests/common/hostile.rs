@@ -30,6 +30,8 @@ pub struct Request {
     pub query: Vec<(String, String)>,
     /// The `Authorization` header, as sent.
     pub authorization: Option<String>,
+    /// Every header as sent (names lower-cased), for the Admin API's `Notion-Version`.
+    pub headers: Vec<(String, String)>,
 }
 
 impl Request {
@@ -49,6 +51,23 @@ impl Request {
     /// `count` (default 100).
     pub fn count(&self) -> u64 {
         self.number("count").unwrap_or(100)
+    }
+
+    /// A header's value (name case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of a query parameter, in order.
+    pub fn all(&self, key: &str) -> Vec<&str> {
+        self.query
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
 
     /// True when the path ends with `suffix` (`/Users`).
@@ -158,6 +177,11 @@ impl Hostile {
         format!("http://{}/scim/v2", self.addr)
     }
 
+    /// The Admin API base URL (`http://127.0.0.1:<port>/admin`).
+    pub fn admin_base_url(&self) -> String {
+        format!("http://{}/admin", self.addr)
+    }
+
     /// Requests seen so far.
     pub fn requests(&self) -> Vec<Request> {
         self.seen.lock().expect("log").clone()
@@ -204,15 +228,20 @@ async fn serve(
             (k.to_owned(), v.to_owned())
         })
         .collect();
-    let authorization = lines
+    let headers: Vec<(String, String)> = lines
         .filter_map(|l| l.split_once(':'))
-        .find(|(k, _)| k.trim().eq_ignore_ascii_case("authorization"))
-        .map(|(_, v)| v.trim().to_owned());
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    let authorization = headers
+        .iter()
+        .find(|(k, _)| k == "authorization")
+        .map(|(_, v)| v.clone());
     let request = Request {
         method,
         path: path.to_owned(),
         query,
         authorization,
+        headers,
     };
     log.lock().expect("log").push(request.clone());
 

@@ -1,7 +1,7 @@
 //! [`AdminClient`] and [`AdminConfig`]: the Admin API's reads, over the transport shared with
 //! the SCIM client.
 //!
-//! What is shared (through [`Transport`]): the bounded body reads, the per-call deadline, the
+//! What is shared (through the private `transport` module): the bounded body reads, the per-call deadline, the
 //! retry policy, the request counters, the debug logging without headers, the token in a
 //! sensitive header and scrubbed from server text. What is the Admin API's own:
 //! `Notion-Version: 2026-06-01` and `Accept: application/json` on every request, JSON bodies,
@@ -62,6 +62,9 @@ pub struct AdminConfig {
     pub limits: LimitConfig,
     /// `User-Agent` header.
     pub user_agent: String,
+    /// Most pages one [`AdminClient::collect`] follows before failing (default
+    /// [`DEFAULT_MAX_PAGES`]: 2 million items at 100 a page).
+    pub max_pages: u32,
 }
 
 impl AdminConfig {
@@ -77,6 +80,7 @@ impl AdminConfig {
             retry: RetryConfig::default(),
             limits: LimitConfig::default(),
             user_agent: concat!("baton-notion/", env!("CARGO_PKG_VERSION")).to_owned(),
+            max_pages: DEFAULT_MAX_PAGES,
         }
     }
 }
@@ -101,6 +105,8 @@ impl AdminConfig {
 #[derive(Clone)]
 pub struct AdminClient {
     inner: Arc<Transport>,
+    /// The page ceiling of `collect`.
+    max_pages: u32,
 }
 
 impl fmt::Debug for AdminClient {
@@ -149,6 +155,7 @@ impl AdminClient {
         })?;
         Ok(AdminClient {
             inner: Arc::new(transport),
+            max_pages: cfg.max_pages.max(1),
         })
     }
 
@@ -275,14 +282,14 @@ impl AdminClient {
 
     /// Follows cursors to the end: `fetch(None)` first, then each page's `next_cursor`. Refuses
     /// a cursor the server already gave in this listing (it would loop) and stops with an error
-    /// at [`DEFAULT_MAX_PAGES`] pages (a listing that never ends). Items are not deduplicated:
+    /// at [`AdminConfig::max_pages`] pages (a listing that never ends). Items are not deduplicated:
     /// the connector decides what a repeated id means.
     pub async fn collect<T, F, Fut>(&self, fetch: F) -> Result<Vec<T>, Error>
     where
         F: FnMut(Option<String>) -> Fut,
         Fut: Future<Output = Result<AdminPage<T>, Error>>,
     {
-        collect_pages("an Admin API listing", DEFAULT_MAX_PAGES, fetch).await
+        collect_pages("an Admin API listing", self.max_pages, fetch).await
     }
 
     /// [`collect`](Self::collect), naming `what` is listed in its errors.
@@ -291,7 +298,7 @@ impl AdminClient {
         F: FnMut(Option<String>) -> Fut,
         Fut: Future<Output = Result<AdminPage<T>, Error>>,
     {
-        collect_pages(what, DEFAULT_MAX_PAGES, fetch).await
+        collect_pages(what, self.max_pages, fetch).await
     }
 
     /// Requests made so far by endpoint template, every endpoint included (zero when unused),

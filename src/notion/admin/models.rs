@@ -1,5 +1,5 @@
-//! What the Admin API returns, as plain typed values (decoded leniently by
-//! [`super::decode`]).
+//! What the Admin API returns, as plain typed values (decoded leniently by the private
+//! `decode` module).
 //!
 //! Timestamps are epoch milliseconds, as the API sends them. Ids are kept byte for byte (group
 //! ids are not UUIDs; MCP client keys are opaque).

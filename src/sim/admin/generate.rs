@@ -1,5 +1,5 @@
-//! Seeded, deterministic organizations of any size ([`Organization::generate`]) and their exact
-//! counts ([`Organization::counts`]).
+//! Seeded, deterministic organizations of any size ([`Organization::generate`]); their exact
+//! counts are in `counts.rs`.
 //!
 //! # Generation
 //! Workspace 0 is the SCIM workspace: its persons are the dataset's active users. The other
@@ -29,10 +29,8 @@ use super::org::{
     AgentRole, GroupRole, OrgAgent, OrgAgentPermission, OrgBot, OrgGroup, OrgMcpConnection,
     OrgMembership, OrgPat, OrgPerson, OrgSpace, Organization, PatStatus, Principal,
 };
-use super::view;
 use crate::sim::Dataset;
 use crate::sim::dataset::{FAMILY_NAMES, GIVEN_NAMES, random_uuid};
-use crate::sim::store::Store;
 
 /// Parameters of [`Organization::generate`].
 #[derive(Debug, Clone, PartialEq)]
@@ -75,43 +73,6 @@ impl Default for OrgSpec {
             seed: 7,
         }
     }
-}
-
-/// Exact counts of what an organization serves (through the same view the handlers use).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct OrgCounts {
-    /// Live workspaces.
-    pub spaces: usize,
-    /// Distinct persons listed by the live workspaces.
-    pub people: usize,
-    /// Person entries summed over the live workspaces' user lists.
-    pub space_persons: usize,
-    /// Guest bots of live workspaces.
-    pub bots: usize,
-    /// Permission groups of live workspaces.
-    pub groups: usize,
-    /// Group memberships served (owners included).
-    pub group_memberships: usize,
-    /// Memberships with role `owner`.
-    pub group_owners: usize,
-    /// Active PATs of live workspaces.
-    pub pats_active: usize,
-    /// Expired PATs of live workspaces.
-    pub pats_expired: usize,
-    /// Revoked PATs of live workspaces.
-    pub pats_revoked: usize,
-    /// MCP connection entries (org-wide).
-    pub mcp_connections: usize,
-    /// Distinct `(live workspace, client key)` pairs.
-    pub mcp_clients: usize,
-    /// Distinct `(live workspace, client key, user)` triples.
-    pub mcp_grants: usize,
-    /// Agents of live workspaces (all types and states).
-    pub agents: usize,
-    /// Alive `custom` agents of live workspaces.
-    pub custom_alive_agents: usize,
-    /// Permission entries of alive custom agents.
-    pub agent_permissions: usize,
 }
 
 /// One random stream per collection.
@@ -442,70 +403,188 @@ impl Organization {
             denied_mcp_access: Vec::new(),
         }
     }
+}
 
-    /// Exact counts of what this organization serves over `dataset` (the SCIM workspace), through
-    /// the same view the handlers use.
-    pub fn counts(&self, dataset: &Dataset) -> OrgCounts {
-        let store = Store::with_org(dataset.clone(), Some(self.clone()));
-        let mut c = OrgCounts::default();
-        let mut people: HashSet<&str> = HashSet::new();
-        let mut clients: HashSet<(&str, &str)> = HashSet::new();
-        let mut grants: HashSet<(&str, &str, &str)> = HashSet::new();
-        let Some(org) = store.org() else {
-            return c;
-        };
-        for space in org.spaces.iter().filter(|s| s.alive) {
-            c.spaces += 1;
-            for i in 0..view::users_len(&store, space) {
-                match view::user_at(&store, space, i) {
-                    Some(view::UserEntry::Person(p)) => {
-                        c.space_persons += 1;
-                        people.insert(p.id);
-                    }
-                    Some(view::UserEntry::Bot { .. }) => c.bots += 1,
-                    None => {}
-                }
-            }
-            for i in 0..view::groups_len(&store, space) {
-                if let Some((id, _)) = view::group_at(&store, space, i) {
-                    c.groups += 1;
-                    for (_, role) in view::memberships(&store, space, id).unwrap_or_default() {
-                        c.group_memberships += 1;
-                        c.group_owners += usize::from(role == GroupRole::Owner);
-                    }
-                }
-            }
-            for pat in &space.pats {
-                match pat.status {
-                    PatStatus::Active => c.pats_active += 1,
-                    PatStatus::Expired => c.pats_expired += 1,
-                    PatStatus::Revoked => c.pats_revoked += 1,
-                }
-            }
-            for agent in &space.agents {
-                c.agents += 1;
-                if agent.alive && agent.agent_type == "custom" {
-                    c.custom_alive_agents += 1;
-                    c.agent_permissions += agent.permissions.len();
-                }
-            }
-        }
-        let live: HashSet<&str> = org
-            .spaces
-            .iter()
-            .filter(|s| s.alive)
-            .map(|s| s.id.as_str())
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+    use crate::sim::GenSpec;
+    use crate::sim::admin::view;
+    use crate::sim::store::Store;
+
+    fn dataset(users: usize) -> Dataset {
+        Dataset::generate(&GenSpec {
+            users,
+            groups: 5,
+            members_per_group: 12,
+            seed: 11,
+            inactive_share: 0.1,
+        })
+    }
+
+    #[test]
+    fn generation_is_deterministic_and_seeded() {
+        let data = dataset(200);
+        let spec = OrgSpec::default();
+        let a = Organization::generate(&spec, &data);
+        assert_eq!(a, Organization::generate(&spec, &data));
+        let b = Organization::generate(
+            &OrgSpec {
+                seed: 8,
+                ..spec.clone()
+            },
+            &data,
+        );
+        assert_ne!(a.spaces[1].members, b.spaces[1].members);
+        // One collection's count does not move another's ids.
+        let c = Organization::generate(&OrgSpec { pats: 10, ..spec }, &data);
+        assert_eq!(a.spaces[1].members, c.spaces[1].members);
+        assert_eq!(a.mcp_connections, c.mcp_connections);
+    }
+
+    #[test]
+    fn the_scim_workspace_is_the_datasets_active_users_and_people_overlap() {
+        let data = dataset(300);
+        let org = Organization::generate(&OrgSpec::default(), &data);
+        let store = Store::with_org(data.clone(), Some(org.clone()));
+        let scim = org.space(&org.scim_space_id).unwrap();
+        let listed: Vec<&str> = (0..view::users_len(&store, scim))
+            .filter_map(|i| match view::user_at(&store, scim, i) {
+                Some(view::UserEntry::Person(p)) => Some(p.id),
+                _ => None,
+            })
             .collect();
-        for m in &org.mcp_connections {
-            c.mcp_connections += 1;
-            for w in m.workspace_ids.iter().filter(|w| live.contains(w.as_str())) {
-                clients.insert((w, &m.client_key));
-                grants.insert((w, &m.client_key, &m.user_id));
+        let active: Vec<&str> = data
+            .users
+            .iter()
+            .filter(|u| u.active)
+            .map(|u| u.id.as_str())
+            .collect();
+        assert_eq!(listed, active);
+        assert_eq!(active.len(), 270);
+        let scim_ids: HashSet<&str> = active.iter().copied().collect();
+        let elsewhere: HashSet<&str> = org.spaces[1..]
+            .iter()
+            .flat_map(|s| s.members.iter().map(String::as_str))
+            .collect();
+        let overlap = scim_ids.intersection(&elsewhere).count();
+        assert!(
+            (20..=90).contains(&overlap),
+            "SCIM users also elsewhere: {overlap}"
+        );
+        let counts = org.counts(&data);
+        assert_eq!(counts.people, 1_000);
+        assert!(counts.space_persons >= 1_100, "{counts:?}");
+        // SCIM group ids are the SCIM workspace's permission groups, each with an owner.
+        assert_eq!(counts.groups, 5 + 2 * 5);
+        assert_eq!(counts.group_owners, counts.groups);
+    }
+
+    #[test]
+    fn every_case_appears() {
+        let data = dataset(100);
+        let org = Organization::generate(&OrgSpec::default(), &data);
+        let pats: Vec<&OrgPat> = org.spaces.iter().flat_map(|s| &s.pats).collect();
+        assert_eq!(pats.len(), 200);
+        for status in [PatStatus::Active, PatStatus::Expired, PatStatus::Revoked] {
+            assert!(pats.iter().any(|p| p.status == status));
+        }
+        assert!(pats.iter().any(|p| p.name.is_none()));
+        assert!(
+            pats.iter()
+                .any(|p| p.status == PatStatus::Active && p.expires_at.is_none())
+        );
+        assert!(pats.iter().any(|p| p.last_used_at.is_none()));
+        let store = Store::with_org(data.clone(), Some(org.clone()));
+        for space in &org.spaces {
+            for p in &space.pats {
+                assert!(
+                    view::is_member(&store, space, &p.creator_id),
+                    "creator of {}",
+                    p.id
+                );
             }
         }
-        c.people = people.len();
-        c.mcp_clients = clients.len();
-        c.mcp_grants = grants.len();
-        c
+        let mcp = &org.mcp_connections;
+        assert_eq!(mcp.len(), 100);
+        assert!(
+            mcp.iter()
+                .any(|m| m.client_key.contains(':') && m.client_key.contains('/'))
+        );
+        assert!(
+            mcp.iter()
+                .any(|m| m.client_key.chars().any(char::is_control))
+        );
+        assert!(mcp.iter().any(|m| !m.client_key.is_ascii()));
+        assert!(mcp.iter().any(|m| m.workspace_ids.len() > 1));
+        assert!(
+            mcp.iter().any(|m| m.is_enterprise_managed)
+                && mcp.iter().any(|m| !m.is_enterprise_managed)
+        );
+        let twins = mcp.windows(2).any(|w| {
+            w[0].user_id == w[1].user_id
+                && w[0].client_key == w[1].client_key
+                && w[0].is_enterprise_managed != w[1].is_enterprise_managed
+        });
+        assert!(twins, "same member and client with other settings");
+        let agents: Vec<&OrgAgent> = org.spaces.iter().flat_map(|s| &s.agents).collect();
+        assert_eq!(agents.len(), 20);
+        assert!(agents.iter().any(|a| a.agent_type == "database_autofill"));
+        assert!(agents.iter().any(|a| !a.alive && a.status == "deleted"));
+        assert!(agents.iter().any(|a| a.status == "credit_limit"));
+        let perms: Vec<&Principal> = agents
+            .iter()
+            .flat_map(|a| a.permissions.iter().map(|p| &p.principal))
+            .collect();
+        assert!(perms.iter().any(|p| matches!(p, Principal::User(_))));
+        assert!(perms.iter().any(|p| matches!(p, Principal::Group(_))));
+        assert!(perms.iter().any(|p| matches!(p, Principal::Workspace)));
+        assert_eq!(org.spaces.iter().map(|s| s.bots.len()).sum::<usize>(), 20);
+    }
+
+    #[test]
+    fn the_bench_organization_has_exact_counts() {
+        let data = dataset(5_000);
+        let spec = OrgSpec {
+            workspaces: 10,
+            people: 20_000,
+            bots: 500,
+            pats: 5_000,
+            mcp_connections: 2_000,
+            agents: 200,
+            ..OrgSpec::default()
+        };
+        let started = std::time::Instant::now();
+        let org = Organization::generate(&spec, &data);
+        eprintln!(
+            "generated the bench organization in {:?} (debug build)",
+            started.elapsed()
+        );
+        let c = org.counts(&data);
+        assert_eq!((c.spaces, c.people, c.bots), (10, 20_000, 500));
+        assert_eq!(c.pats_active + c.pats_expired + c.pats_revoked, 5_000);
+        assert_eq!(
+            (c.pats_active, c.pats_expired, c.pats_revoked),
+            (3_000, 1_000, 1_000)
+        );
+        assert_eq!((c.mcp_connections, c.agents), (2_000, 200));
+        // 180 custom (every 10th is autofill), 20 of them deleted (n % 8 == 7, not n % 10 == 9).
+        assert_eq!(c.custom_alive_agents, 160);
+    }
+
+    #[test]
+    fn one_workspace_is_just_the_scim_workspace() {
+        let data = dataset(50);
+        let org = Organization::generate(
+            &OrgSpec {
+                workspaces: 1,
+                ..OrgSpec::default()
+            },
+            &data,
+        );
+        let c = org.counts(&data);
+        assert_eq!((c.spaces, c.people), (1, 45));
     }
 }

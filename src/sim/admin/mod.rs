@@ -5,12 +5,12 @@
 //! # Layout
 //! - `org`: [`Organization`] and its parts (plain data), [`Organization::reference`] and the
 //!   [`reference_ids`] a fixture test can name.
-//! - `generate`: [`OrgSpec`] and [`Organization::generate`] (seeded, deterministic), and the exact
-//!   [`OrgCounts`] of an organization.
+//! - `generate`: [`OrgSpec`] and [`Organization::generate`] (seeded, deterministic).
+//! - `counts`: the exact [`OrgCounts`] of an organization ([`Organization::counts`]).
 //! - `view`: the live view over the store (the SCIM workspace is read from the SCIM dataset).
 //! - `paging`: query strings, array parameters, the four pagination styles, opaque cursors.
 //! - `json`: the response shapes. `errors`: the two error families and the scopes.
-//! - `reads`, `writes`: the handlers. The endpoint table is [`endpoints`] below.
+//! - `reads`, `writes`: the handlers. The endpoint table is `endpoints()` below.
 //!
 //! # Front door (in `server.rs`, for every `/admin/…` request)
 //! Count → faults drawn → bearer token checked against
@@ -53,6 +53,7 @@
 //! - Agent status PATCH: `disabled` sets status `disabled_from_api`; `active` sets `active`.
 //!   `run_status` is `paused` (with `paused_reason` = the status) unless the status is `active`.
 
+mod counts;
 mod errors;
 mod generate;
 mod json;
@@ -68,9 +69,10 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
 use axum::routing::{MethodRouter, delete, get, patch, post, put};
 
+pub use counts::OrgCounts;
 pub use errors::ALL_SCOPES;
 pub(crate) use errors::{Family, error_response, missing_scope_message};
-pub use generate::{OrgCounts, OrgSpec};
+pub use generate::OrgSpec;
 pub use org::{
     AgentRole, GroupRole, OrgAgent, OrgAgentPermission, OrgBot, OrgGroup, OrgMcpConnection,
     OrgMembership, OrgPat, OrgPerson, OrgSpace, Organization, PatStatus, Principal, reference_ids,
