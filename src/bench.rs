@@ -87,7 +87,14 @@ pub struct Scenario {
     pub members: usize,
     /// Sync resources only.
     pub resources_only: bool,
+    /// Also serve and sync a generated organization (Admin API) around the workspace: the
+    /// `org` scenario's sizes ([`ORG`]).
+    pub org: bool,
 }
+
+/// The `org` scenario's organization: workspaces, people (with overlap), bots, PATs, MCP
+/// connection entries, agents.
+pub const ORG: [usize; 6] = [10, 20_000, 500, 5_000, 2_000, 200];
 
 /// What one run measured.
 #[derive(Clone, Debug, Serialize)]
@@ -134,6 +141,7 @@ fn scenarios(args: &BenchArgs) -> anyhow::Result<Vec<Scenario>> {
         groups,
         members,
         resources_only,
+        org: false,
     };
     let mut out = Vec::new();
     for s in &args.scenario {
@@ -142,6 +150,10 @@ fn scenarios(args: &BenchArgs) -> anyhow::Result<Vec<Scenario>> {
             "medium" => out.push(mk("medium", 10_000, 500, 50, false)),
             "large" => out.push(mk("large", 100_000, 2_000, 100, false)),
             "million" => out.push(mk("million", 1_000_000, 0, 0, true)),
+            "org" => out.push(Scenario {
+                org: true,
+                ..mk("org", 5_000, 50, 20, false)
+            }),
             "custom" => out.push(mk("custom", args.users, args.groups, args.members, false)),
             "all" => {
                 out.push(mk("small", 1_000, 50, 20, false));
@@ -150,7 +162,7 @@ fn scenarios(args: &BenchArgs) -> anyhow::Result<Vec<Scenario>> {
                 out.push(mk("million", 1_000_000, 0, 0, true));
             }
             other => bail!(
-                "unknown scenario {other:?}: use small, medium, large, million, custom or all"
+                "unknown scenario {other:?}: use small, medium, large, million, org, custom or all"
             ),
         }
     }
@@ -258,6 +270,12 @@ fn run_one(
         .args(["--groups", &sc.groups.to_string()])
         .args(["--members", &sc.members.to_string()])
         .args(["--latency-ms", &latency_ms.to_string()]);
+    if sc.org {
+        let [w, p, b, t, m, a] = ORG.map(|n| n.to_string());
+        sim_cmd
+            .args(["--org-workspaces", &w, "--org-people", &p, "--org-bots", &b])
+            .args(["--org-pats", &t, "--org-mcp", &m, "--org-agents", &a]);
+    }
     if let Some(rate) = server.rate {
         sim_cmd.arg(format!("--rate-limit={rate}"));
         if let Some(burst) = server.burst {
@@ -288,6 +306,11 @@ fn run_one(
     if sc.resources_only {
         cmd.arg("--skip-entitlements-and-grants");
     }
+    if sc.org {
+        let admin = base_url.replace("/scim/v2", "/admin");
+        cmd.args(["--admin-base-url", &admin])
+            .env("BATON_ADMIN_TOKEN", crate::sim::DEFAULT_ADMIN_TOKEN);
+    }
     let started = Instant::now();
     let child = cmd.spawn().context("starting the sync")?;
     let usage = wait_with_usage(child)?;
@@ -302,15 +325,21 @@ fn run_one(
         );
     }
     let summary = std::fs::read_to_string(&stdout_path)?;
-    let (request_total, requests) = parse_requests(&summary);
+    let (mut request_total, mut requests) = parse_requests(&summary);
     let rate_limited = parse_count(&summary, "rate-limited");
-    let request_minimum = minimum_requests(sc.users, sc.groups);
+    let mut request_minimum = minimum_requests(sc.users, sc.groups);
     let reader = Reader::open(&out).context("reading the benchmark artifact")?;
     let sync = reader
         .latest_sync()?
         .context("the benchmark artifact holds no sync")?;
     let stats = reader.stats(&sync.sync_id)?;
     let rows = stats.resources + stats.entitlements + stats.grants;
+    if sc.org {
+        let (n, by) = parse_labelled(&summary, "admin requests");
+        request_total += n;
+        requests = format!("{requests}; admin: {by}");
+        request_minimum = check_org(sc, &stats.resources_by_resource_type)?;
+    }
     Ok(Measurement {
         scenario: sc.clone(),
         latency_ms,
@@ -329,6 +358,79 @@ fn run_one(
         rate_limited,
         ideal_s: server.rate.map(|l| request_minimum as f64 / f64::from(l)),
     })
+}
+
+/// Checks the `org` scenario's artifact against the generated organization's exact counts,
+/// and returns the documented request minimum: SCIM validation and user pages (groups come
+/// from the Admin API), then for the Admin API validation, one spaces page, per workspace at
+/// least one page of users, groups, tokens and agents (pages of 100), one page of members per
+/// group, one page of permissions per live custom agent, and the MCP pages (a lower bound: a
+/// workspace or group past 100 entries takes more pages).
+fn check_org(
+    sc: &Scenario,
+    by_type: &std::collections::BTreeMap<String, u64>,
+) -> anyhow::Result<u64> {
+    use crate::sim::admin::{OrgSpec, Organization};
+    use crate::sim::{Dataset, GenSpec};
+    let dataset = Dataset::generate(&GenSpec {
+        users: sc.users,
+        groups: sc.groups,
+        members_per_group: sc.members,
+        seed: 1,
+        ..GenSpec::default()
+    });
+    let [w, p, b, t, m, a] = ORG;
+    let spec = OrgSpec {
+        workspaces: w,
+        people: p,
+        bots: b,
+        pats: t,
+        mcp_connections: m,
+        agents: a,
+        ..OrgSpec::default()
+    };
+    let c = Organization::generate(&spec, &dataset).counts(&dataset);
+    let inactive = dataset.users.iter().filter(|u| !u.active).count();
+    let want = [
+        ("workspace", c.spaces),
+        ("user", c.people + inactive),
+        ("group", c.groups),
+        ("bot", c.bots),
+        ("personal_access_token", c.pats_active + c.pats_expired),
+        ("mcp_client", c.mcp_clients),
+        ("agent", c.custom_alive_agents),
+    ];
+    for (ty, n) in want {
+        let got = by_type.get(ty).copied().unwrap_or(0);
+        if got != n as u64 {
+            bail!("org scenario: {got} {ty} resources synced, the organization has {n}");
+        }
+    }
+    let pages = |n: usize| n.div_ceil(100).max(1) as u64;
+    let spaces = c.spaces as u64;
+    let scim = 1 + pages(sc.users);
+    let admin = 2
+        + pages(c.space_persons + c.bots).max(spaces)
+        + spaces
+        + c.groups as u64
+        + pages(c.pats_active + c.pats_expired).max(spaces)
+        + spaces
+        + c.custom_alive_agents as u64
+        + pages(c.mcp_connections);
+    Ok(scim + admin)
+}
+
+/// The count and the parenthesised list of a summary line labelled `label`.
+fn parse_labelled(summary: &str, label: &str) -> (u64, String) {
+    for line in summary.lines() {
+        if let Some(rest) = line.trim_start().strip_prefix(label) {
+            let rest = rest.trim_start();
+            let (n, by) = rest.split_once(' ').unwrap_or((rest, ""));
+            let by = by.trim().trim_start_matches('(').trim_end_matches(')');
+            return (n.parse().unwrap_or(0), by.to_owned());
+        }
+    }
+    (0, String::new())
 }
 
 /// `1 + ceil(users/100) + ceil(groups/100)`, at least one page per listing.

@@ -395,7 +395,9 @@ async fn unsupported_services_answer_unimplemented_at_once() {
     assert_eq!(meta.display_name, "Notion");
     assert_eq!(
         meta.capabilities,
-        Some(baton_notion::connector::actions::capabilities())
+        Some(baton_notion::connector::actions::capabilities(
+            baton_notion::connector::schema::View::SCIM
+        ))
     );
     let validated = conn
         .validate(v2::ConnectorServiceValidateRequest::default())

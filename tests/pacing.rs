@@ -80,7 +80,7 @@ async fn a_sync_finds_an_unknown_limit_with_exact_results_and_few_429s() {
         rejected <= 3,
         "{rejected} of {total} requests were 429s: the limit was not found"
     );
-    let pacing = connector.client().pacing();
+    let pacing = connector.client().expect("SCIM client").pacing();
     assert_eq!(pacing.rate_limited, rejected, "the client saw every 429");
     assert!(pacing.cuts >= 1 && pacing.rate < 6.0, "{pacing:?}");
     limited.shutdown().await;
@@ -103,7 +103,14 @@ async fn a_pinned_rate_is_never_exceeded() {
             .count();
         assert!(within <= 6, "{within} requests within 1 s of {start:?}");
     }
-    assert_eq!(connector.client().pacing().rate_limited, 0);
+    assert_eq!(
+        connector
+            .client()
+            .expect("SCIM client")
+            .pacing()
+            .rate_limited,
+        0
+    );
     sim.shutdown().await;
 }
 
@@ -127,7 +134,7 @@ async fn the_in_flight_limit_stops_growing_when_the_server_queues() {
         let connector = connector_with(&sim, LimitConfig::adaptive(1000, 8));
         sync_with(&connector, &dir.path().join("queue.c1z")).await;
         assert_eq!(sim.rate_limited(), 0, "queueing, not refusing");
-        let pacing = connector.client().pacing();
+        let pacing = connector.client().expect("SCIM client").pacing();
         seen.push((pacing.peak_concurrency, pacing.concurrency));
         sim.shutdown().await;
     }

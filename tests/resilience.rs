@@ -66,7 +66,7 @@ async fn faulty_sync(dataset: Dataset, config: SimConfig) -> (Ids, Arc<NotionCon
 #[tokio::test]
 async fn rate_limits_and_server_errors_give_the_fault_free_result() {
     let (clean, clean_connector, _) = faulty_sync(workspace(), SimConfig::default()).await;
-    assert_eq!(clean_connector.client().retries(), 0);
+    assert_eq!(clean_connector.client().expect("SCIM client").retries(), 0);
     assert_eq!(
         clean
             .resources
@@ -93,14 +93,19 @@ async fn rate_limits_and_server_errors_give_the_fault_free_result() {
         limited > 0 && errors > 0,
         "faults were injected: {statuses:?}"
     );
-    let retries = connector.client().retries();
+    let retries = connector.client().expect("SCIM client").retries();
     assert_eq!(
         retries as usize,
         limited + errors,
         "every fault was retried once"
     );
     // The client's counters count real HTTP attempts, retries included.
-    let sent: u64 = connector.client().request_counts().values().sum();
+    let sent: u64 = connector
+        .client()
+        .expect("SCIM client")
+        .request_counts()
+        .values()
+        .sum();
     assert_eq!(sent as usize, statuses.len());
 }
 
@@ -155,7 +160,10 @@ async fn slow_bodies_time_out_and_are_retried() {
     ));
     sync_with(&connector, &out).await;
     assert_eq!(ids_of(&out), clean);
-    assert!(connector.client().retries() > 0, "some bodies were slow");
+    assert!(
+        connector.client().expect("SCIM client").retries() > 0,
+        "some bodies were slow"
+    );
     sim.shutdown().await;
 }
 
@@ -174,6 +182,7 @@ async fn retry_after_is_honoured() {
     let connector = fast_connector(&sim, RetryConfig::fast());
     connector
         .client()
+        .expect("SCIM client")
         .service_provider_config()
         .await
         .expect("succeeds after one 429");
@@ -184,9 +193,9 @@ async fn retry_after_is_honoured() {
     );
     let waited = seen[1].at - seen[0].at;
     assert!(waited >= Duration::from_secs(2), "waited only {waited:?}");
-    assert_eq!(connector.client().retries(), 1);
+    assert_eq!(connector.client().expect("SCIM client").retries(), 1);
     assert!(
-        connector.client().current_rate() < 1000.0,
+        connector.client().expect("SCIM client").current_rate() < 1000.0,
         "the limiter slowed down"
     );
     sim.shutdown().await;
@@ -208,6 +217,7 @@ async fn other_failures_are_not_retried() {
     let connector = fast_connector(&sim, RetryConfig::fast());
     let err = connector
         .client()
+        .expect("SCIM client")
         .service_provider_config()
         .await
         .expect_err("500 fails");
@@ -228,6 +238,7 @@ async fn other_failures_are_not_retried() {
     let connector = fast_connector(&sim, RetryConfig::fast());
     let err = connector
         .client()
+        .expect("SCIM client")
         .service_provider_config()
         .await
         .expect_err("503 persists");
@@ -494,6 +505,7 @@ async fn a_post_with_a_lost_response_creates_one_account() {
     let new = notion::NewUser::new("erin.new@example.com");
     let err = connector
         .client()
+        .expect("SCIM client")
         .users()
         .create(&new)
         .await
@@ -506,7 +518,7 @@ async fn a_post_with_a_lost_response_creates_one_account() {
         .map(|r| r.status)
         .collect();
     assert_eq!(posts, vec![0], "one POST, not retried");
-    assert_eq!(connector.client().retries(), 0);
+    assert_eq!(connector.client().expect("SCIM client").retries(), 0);
     let created = |sim: &SimHandle| {
         sim.state()
             .users
@@ -532,6 +544,7 @@ async fn a_post_with_a_lost_response_creates_one_account() {
     let connector = fast_connector(&sim, RetryConfig::fast());
     let err = connector
         .client()
+        .expect("SCIM client")
         .users()
         .create(&new)
         .await

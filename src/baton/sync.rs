@@ -406,11 +406,13 @@ impl Engine<'_> {
                 })
                 .await
                 .map_err(|e| connector_err(format!("listing {type_id} resources"), e))?;
+            // A resource may parent several types (one annotation each), as in the Go SDK.
             for r in &resp.list {
-                if let (Some(child), Some(id)) =
-                    (find::<v2::ChildResourceType>(&r.annotations), r.id.as_ref())
-                {
-                    children.push((child.resource_type_id, id.clone()));
+                let Some(id) = r.id.as_ref() else { continue };
+                for a in &r.annotations {
+                    if let Some(child) = find::<v2::ChildResourceType>(std::slice::from_ref(a)) {
+                        children.push((child.resource_type_id, id.clone()));
+                    }
                 }
             }
             total += resp.list.len();

@@ -138,7 +138,7 @@ impl Cli {
         if matches!(self.command, Some(Command::SyncRemote(_))) {
             return Ok(());
         }
-        let known: Vec<String> = crate::connector::schema::capabilities()
+        let known: Vec<String> = crate::connector::schema::capabilities_for(self.sync.view())
             .resource_type_capabilities
             .into_iter()
             .filter_map(|c| c.resource_type.map(|t| t.id))
@@ -168,8 +168,12 @@ pub async fn run(cli: Cli, cancel: CancellationToken) -> anyhow::Result<()> {
         None => match cli.one_shot.action()? {
             Some(action) => provision::one_shot(&cli.sync, &cli.one_shot, action).await,
             None => {
-                let token = cli.sync.token()?;
-                let report = sync::sync(&cli.sync, &cli.sync.base_url, token, cancel).await?;
+                let connector = cli.sync.connector(
+                    &cli.sync.base_url,
+                    &cli.sync.admin_base_url,
+                    cli.one_shot.deprovision_mode,
+                )?;
+                let report = sync::sync(&cli.sync, connector, cancel).await?;
                 crate::ops::output::print(&report)?;
                 Ok(())
             }
@@ -180,11 +184,13 @@ pub async fn run(cli: Cli, cancel: CancellationToken) -> anyhow::Result<()> {
             tokio::task::spawn_blocking(move || crate::bench::run(&args)).await?
         }
         Some(Command::Sim(args)) => sim::serve_sim(args, cancel).await,
-        Some(Command::Capabilities) => operator::print_json(
-            crate::baton::schema::capabilities_json(&crate::connector::actions::capabilities()),
-        ),
+        Some(Command::Capabilities) => {
+            operator::print_json(crate::baton::schema::capabilities_json(
+                &crate::connector::actions::capabilities(cli.sync.view()),
+            ))
+        }
         Some(Command::Config) => operator::print_json(crate::baton::schema::to_json(
-            &crate::connector::schema::config_schema(),
+            &crate::connector::schema::config_schema_for(cli.sync.view()),
         )),
         Some(Command::Serve(args)) => {
             serve::serve_grpc(&cli.sync, args, cli.one_shot.deprovision_mode, cancel).await

@@ -11,7 +11,6 @@ use tokio_util::sync::CancellationToken;
 use super::health::{HealthArgs, join_health};
 use super::sync::SyncArgs;
 use crate::baton::Local;
-use crate::connector::NotionConnector;
 
 /// Flags of the `serve` command.
 #[derive(Debug, Args)]
@@ -74,8 +73,7 @@ pub(super) async fn serve_grpc(
         _ => None,
     };
     check_listen_addr(args.listen, tls.is_some())?;
-    let client = sync.client(&sync.base_url, sync.token()?)?;
-    let connector = Arc::new(NotionConnector::with_deprovision_mode(client, deprovision));
+    let connector = Arc::new(sync.connector(&sync.base_url, &sync.admin_base_url, deprovision)?);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;

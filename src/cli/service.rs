@@ -12,7 +12,6 @@ use tokio_util::sync::CancellationToken;
 use super::Cli;
 use super::health::{HealthArgs, join_health};
 use crate::baton::Local;
-use crate::connector::NotionConnector;
 use crate::secret::Secret;
 
 /// Flags of service mode: with `--client-id` and `--client-secret` the binary runs as a
@@ -80,11 +79,11 @@ pub(super) async fn service(cli: &Cli, cancel: CancellationToken) -> anyhow::Res
         .as_ref()
         .map(|p| std::fs::read(p).with_context(|| format!("reading {}", p.display())))
         .transpose()?;
-    let notion = cli.sync.client(&cli.sync.base_url, cli.sync.token()?)?;
-    let connector = Arc::new(NotionConnector::with_deprovision_mode(
-        notion,
+    let connector = Arc::new(cli.sync.connector(
+        &cli.sync.base_url,
+        &cli.sync.admin_base_url,
         cli.one_shot.deprovision_mode,
-    ));
+    )?);
     let client: Arc<dyn crate::baton::ConnectorClient> = Arc::new(Local::new(connector));
     let ready = Arc::new(AtomicBool::new(false));
     // The health server outlives the daemon's own shutdown only until we stop it below.

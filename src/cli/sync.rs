@@ -15,9 +15,11 @@ use tokio_util::sync::CancellationToken;
 use crate::baton::Local;
 use crate::baton::sync::{SyncOptions, SyncReport, sync_to_file};
 use crate::connector::NotionConnector;
+use crate::connector::org::model::{AdminClient, AdminConfig};
 use crate::notion::{self, ClientConfig};
 use crate::secret::Secret;
-use crate::sim::{Dataset, SimConfig, Simulator};
+use crate::sim::admin::Organization;
+use crate::sim::{DEFAULT_ADMIN_TOKEN, Dataset, SimConfig, Simulator};
 
 /// Flags of the sync (and the demo, which syncs too).
 #[derive(Debug, Args, Clone)]
@@ -36,6 +38,23 @@ pub struct SyncArgs {
     #[arg(long, env = "BATON_BASE_URL", value_name = "URL", default_value = notion::DEFAULT_BASE_URL, global = true)]
     pub base_url: String,
 
+    /// Notion organization bot token (Admin API), created by an organization owner in the
+    /// organization console: adds workspaces, guest bots, personal access tokens, AI clients
+    /// and custom agents. Either token alone works; with both, the views are merged.
+    #[arg(
+        long,
+        env = "BATON_ADMIN_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true,
+        global = true
+    )]
+    pub admin_token: Option<String>,
+
+    /// Notion Admin API base URL (https; plain http only for loopback hosts).
+    #[arg(long, env = "BATON_ADMIN_BASE_URL", value_name = "URL",
+          default_value = crate::connector::org::model::DEFAULT_ADMIN_BASE_URL, global = true)]
+    pub admin_base_url: String,
+
     /// The .c1z artifact to write.
     #[arg(
         short = 'f',
@@ -47,7 +66,8 @@ pub struct SyncArgs {
     )]
     pub file: PathBuf,
 
-    /// Only sync these resource types (comma separated: user, group, role).
+    /// Only sync these resource types (comma separated: user, group, role; with an admin
+    /// token also workspace, bot, personal_access_token, mcp_client, agent).
     #[arg(
         long,
         env = "BATON_SYNC_RESOURCE_TYPES",
@@ -133,6 +153,77 @@ impl SyncArgs {
             )
     }
 
+    /// The organization bot token, when one is given (blank counts as none).
+    pub fn admin_secret(&self) -> Option<Secret> {
+        self.admin_token
+            .clone()
+            .filter(|t| !t.trim().is_empty())
+            .map(Secret::new)
+    }
+
+    /// Which views these flags configure: SCIM with a SCIM token, the organization with an
+    /// admin token (with neither, SCIM: its error says where a token comes from).
+    pub fn view(&self) -> crate::connector::schema::View {
+        let scim = self
+            .scim_token
+            .as_ref()
+            .is_some_and(|t| !t.trim().is_empty());
+        let admin = self.admin_secret().is_some();
+        crate::connector::schema::View {
+            scim: scim || !admin,
+            admin,
+        }
+    }
+
+    /// The connector these flags describe: the SCIM view (SCIM token, at `base_url`), the
+    /// organization view (admin token, at `admin_base_url`), or both merged. Every mode that
+    /// syncs builds its connector here.
+    pub fn connector(
+        &self,
+        base_url: &str,
+        admin_base_url: &str,
+        mode: crate::connector::provision::DeprovisionMode,
+    ) -> anyhow::Result<NotionConnector> {
+        let view = self.view();
+        let admin = match self.admin_secret() {
+            Some(token) => Some(self.admin_client(admin_base_url, token)?),
+            None => None,
+        };
+        let connector = if view.scim {
+            let scim = self.client(base_url, self.token()?)?;
+            NotionConnector::with_deprovision_mode(scim, mode)
+        } else {
+            match admin {
+                Some(a) => return Ok(NotionConnector::organization(a)),
+                None => anyhow::bail!("no SCIM token and no admin token"),
+            }
+        };
+        Ok(match admin {
+            Some(a) => connector.with_organization(a),
+            None => connector,
+        })
+    }
+
+    /// The Admin API client these flags describe: the same timeout, retries and limits as
+    /// the SCIM client, with a limiter (and pacing) of its own.
+    pub fn admin_client(&self, base_url: &str, token: Secret) -> anyhow::Result<AdminClient> {
+        let mut cfg = AdminConfig::new(base_url, token);
+        cfg.timeout = Duration::from_secs(self.http_timeout_seconds);
+        cfg.retry.max_attempts = self.max_retries + 1;
+        cfg.request_deadline = Duration::from_secs(self.request_deadline_seconds);
+        cfg.max_response_bytes = self.max_response_bytes;
+        cfg.limits = self.limits();
+        Ok(AdminClient::new(cfg)?)
+    }
+
+    fn limits(&self) -> notion::LimitConfig {
+        let in_flight = self.max_concurrency as usize;
+        match self.requests_per_second {
+            Some(n) => notion::LimitConfig::fixed(n, in_flight),
+            None => notion::LimitConfig::adaptive(self.max_requests_per_second, in_flight),
+        }
+    }
+
     /// The SCIM client these flags describe (timeout, retries, rate and concurrency limits),
     /// against `base_url`. Every mode that talks to Notion builds its client here.
     pub fn client(&self, base_url: &str, token: Secret) -> anyhow::Result<notion::Client> {
@@ -141,24 +232,18 @@ impl SyncArgs {
         cfg.retry.max_attempts = self.max_retries + 1;
         cfg.request_deadline = Duration::from_secs(self.request_deadline_seconds);
         cfg.max_response_bytes = self.max_response_bytes;
-        let in_flight = self.max_concurrency as usize;
-        cfg.limits = match self.requests_per_second {
-            Some(n) => notion::LimitConfig::fixed(n, in_flight),
-            None => notion::LimitConfig::adaptive(self.max_requests_per_second, in_flight),
-        };
+        cfg.limits = self.limits();
         Ok(notion::Client::new(cfg)?)
     }
 }
 
-/// Syncs from `base_url` into `args.file` and returns the printable summary.
+/// Syncs `connector` into `args.file` and returns the printable summary.
 pub(super) async fn sync(
     args: &SyncArgs,
-    base_url: &str,
-    token: Secret,
+    connector: NotionConnector,
     cancel: CancellationToken,
 ) -> anyhow::Result<String> {
-    let client = args.client(base_url, token)?;
-    let connector = Arc::new(NotionConnector::new(client));
+    let connector = Arc::new(connector);
     let local = Local::new(connector.clone());
     let mut opts = SyncOptions {
         resource_types: (!args.sync_resource_types.is_empty()).then(|| {
@@ -179,37 +264,71 @@ pub(super) async fn sync(
     // Not raced against `cancel`: the sync stops on it by itself and says truthfully whether
     // the artifact was replaced (a signal after the rename still ends in success).
     let report = sync_to_file(&local, &args.file, opts).await?;
-    // Retries go on their own line after the request counts (which already include them).
-    let mut out = summary(
-        &report,
-        &args.file,
-        &connector.client().request_counts(),
-        &[],
-    );
-    let retries = connector.client().retries();
-    if retries > 0 {
-        let _ = writeln!(out, "  {:<16}{:>8}", "retries", retries);
+    let scim_counts = connector
+        .client()
+        .map(|c| c.request_counts())
+        .unwrap_or_default();
+    let mut out = summary(&report, &args.file, &scim_counts, &[]);
+    if let Some(scim) = connector.client() {
+        // Retries go on their own line after the request counts (which already include them).
+        let retries = scim.retries();
+        if retries > 0 {
+            let _ = writeln!(out, "  {:<16}{:>8}", "retries", retries);
+        }
+        let sent: u64 = scim_counts.values().sum();
+        out.push_str(&pacing_lines(
+            "pacing",
+            &scim.pacing(),
+            sent,
+            report.duration,
+        ));
     }
-    let sent: u64 = connector.client().request_counts().values().sum();
-    out.push_str(&pacing_lines(
-        &connector.client().pacing(),
-        sent,
-        report.duration,
-    ));
+    if let Some(admin) = connector.admin_client() {
+        let counts = admin.request_counts();
+        out.push_str(&request_line("admin requests", &counts));
+        let retries = admin.retries();
+        if retries > 0 {
+            let _ = writeln!(out, "  {:<16}{:>8}", "admin retries", retries);
+        }
+        let sent: u64 = counts.values().sum();
+        out.push_str(&pacing_lines(
+            "admin pacing",
+            &admin.pacing(),
+            sent,
+            report.duration,
+        ));
+    }
     for w in connector.warnings() {
         let _ = writeln!(out, "warning: {}", crate::text::one_line(&w.to_string()));
     }
     Ok(out)
 }
 
-/// The summary's pacing lines: 429s and pauses (when there were any), and the rates.
-pub fn pacing_lines(p: &notion::PacingStats, sent: u64, took: Duration) -> String {
+/// One summary line of requests by endpoint, `label` first.
+fn request_line(label: &str, requests: &BTreeMap<String, u64>) -> String {
+    let total: u64 = requests.values().sum();
+    let by: Vec<String> = requests
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect();
+    format!("  {label:<16}{total:>8}  ({})\n", by.join(", "))
+}
+
+/// The summary's pacing lines of one client (`label`: `pacing` for SCIM, `admin pacing`):
+/// 429s and pauses (when there were any), and the rates.
+pub fn pacing_lines(label: &str, p: &notion::PacingStats, sent: u64, took: Duration) -> String {
+    let limited = if label == "pacing" {
+        "rate-limited".to_owned()
+    } else {
+        format!("{} rate-limited", label.trim_end_matches(" pacing"))
+    };
     let mut out = String::new();
     if p.rate_limited > 0 {
         let _ = writeln!(
             out,
             "  {:<16}{:>8}  (429s; every request paused {:.1} s in all)",
-            "rate-limited",
+            limited,
             p.rate_limited,
             p.paused.as_secs_f64()
         );
@@ -218,7 +337,7 @@ pub fn pacing_lines(p: &notion::PacingStats, sent: u64, took: Duration) -> Strin
     let _ = writeln!(
         out,
         "  {:<16}{:>8}  {achieved:.1} requests/s achieved, last {:.1}, peak {:.1}, ceiling {:.0}",
-        "pacing",
+        label,
         if p.adaptive { "adaptive" } else { "fixed" },
         p.rate,
         p.peak_rate,
@@ -264,15 +383,9 @@ pub fn summary(
             d.missing_principal
         );
     }
-    let total: u64 = requests.values().sum();
-    let by: Vec<String> = requests
-        .iter()
-        .filter(|(_, n)| **n > 0)
-        .map(|(k, n)| format!("{k} {n}"))
-        .collect();
     // A sync over gRPC sees no Notion requests (the server makes them): say nothing then.
     if !requests.is_empty() {
-        let _ = writeln!(out, "  {:<16}{:>8}  ({})", "requests", total, by.join(", "));
+        out.push_str(&request_line("requests", requests));
     }
     for w in warnings {
         let _ = writeln!(out, "warning: {}", crate::text::one_line(w));
@@ -281,18 +394,32 @@ pub fn summary(
 }
 
 pub(super) async fn demo(args: &SyncArgs, cancel: CancellationToken) -> anyhow::Result<()> {
-    let config = SimConfig::default();
+    let dataset = Dataset::reference();
+    let config = SimConfig {
+        organization: Some(Organization::reference(&dataset)),
+        ..SimConfig::default()
+    };
     let token = Secret::new(config.token.clone());
-    let sim = Simulator::start(Dataset::reference(), config, 0)
+    let admin_token = Secret::new(DEFAULT_ADMIN_TOKEN);
+    let sim = Simulator::start(dataset, config, 0)
         .await
         .context("starting the Notion simulator on 127.0.0.1")?;
     let announced = crate::ops::output::print(&format!(
-        "Notion simulator serving the reference workspace at {}\n",
-        sim.base_url()
+        "Notion simulator serving the reference workspace at {} and its organization at {}\n",
+        sim.base_url(),
+        sim.admin_base_url()
     ));
-    let result = match announced {
-        Ok(()) => sync(args, &sim.base_url(), token, cancel).await,
-        Err(e) => Err(e.into()),
+    let connector = || -> anyhow::Result<NotionConnector> {
+        let scim = args.client(&sim.base_url(), token)?;
+        let admin = args.admin_client(&sim.admin_base_url(), admin_token)?;
+        Ok(NotionConnector::new(scim).with_organization(admin))
+    };
+    let result = match announced
+        .map_err(anyhow::Error::from)
+        .and_then(|()| connector())
+    {
+        Ok(connector) => sync(args, connector, cancel).await,
+        Err(e) => Err(e),
     };
     sim.shutdown().await;
     crate::ops::output::print(&result?)?;

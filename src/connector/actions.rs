@@ -37,10 +37,11 @@ pub fn declare(client: &notion::Client) -> Vec<ActionDecl> {
     ]
 }
 
-/// The connector's capabilities with `CAPABILITY_ACTIONS` (it always declares actions), for
-/// the `capabilities` command, which runs without a client.
-pub fn capabilities() -> v2::ConnectorCapabilities {
-    crate::baton::actions::advertise(super::schema::capabilities(), true)
+/// The connector's capabilities in `view`, with `CAPABILITY_ACTIONS` when it declares actions
+/// (the user actions need the SCIM client), for the `capabilities` command, which runs
+/// without a client.
+pub fn capabilities(view: super::schema::View) -> v2::ConnectorCapabilities {
+    crate::baton::actions::advertise(super::schema::capabilities_for(view), view.scim)
 }
 
 /// `disable_user` (`active == false`) or `enable_user` (`active == true`).
@@ -170,10 +171,19 @@ mod tests {
             decls[1].schema.action_type,
             [v2::ActionType::AccountEnable as i32]
         );
-        assert!(
-            capabilities()
+        use crate::connector::schema::View;
+        let has_actions = |view| {
+            capabilities(view)
                 .connector_capabilities
                 .contains(&(v2::Capability::Actions as i32))
+        };
+        assert!(has_actions(View::SCIM));
+        assert!(
+            !has_actions(View {
+                scim: false,
+                admin: true
+            }),
+            "the user actions need SCIM"
         );
     }
 }

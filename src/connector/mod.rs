@@ -8,11 +8,16 @@
 //! - `role` — the four workspace roles ([`roles`]), one exclusion group of `assigned`
 //!   entitlements.
 //!
+//! With an organization bot token the organization view ([`org`]) adds the Admin API's
+//! workspaces, bots, personal access tokens, AI clients and agents, and widens `user` and
+//! `group` to the whole organization; either token alone works.
+//!
 //! This module joins [`crate::notion`] (HTTP, SCIM models) and [`crate::baton`] (the runtime);
 //! neither of those knows the other.
 
 pub mod actions;
 pub mod groups;
+pub mod org;
 pub mod paging;
 pub mod provision;
 pub mod roles;
@@ -39,12 +44,27 @@ pub mod types {
     pub const ROLE: &str = "role";
 }
 
-/// The connector: a SCIM client plus per-type syncers sharing it.
+/// The connector: the SCIM view, the organization view, or both, each a client plus per-type
+/// syncers sharing it.
 pub struct NotionConnector {
+    scim: Option<ScimView>,
+    org: Option<org::OrgView>,
+}
+
+/// The SCIM view: the SCIM client and its syncers.
+struct ScimView {
     client: notion::Client,
     users: Arc<users::UserSyncer>,
     groups: Arc<groups::GroupSyncer>,
     roles: Arc<roles::RoleSyncer>,
+}
+
+/// The SCIM syncers the organization view builds on (SCIM users first; SCIM provisioning).
+pub struct ScimSyncers {
+    /// The SCIM user syncer.
+    pub users: Arc<users::UserSyncer>,
+    /// The SCIM group syncer.
+    pub groups: Arc<groups::GroupSyncer>,
 }
 
 impl NotionConnector {
@@ -58,24 +78,66 @@ impl NotionConnector {
         // Users count the seats that roles report.
         let seats = Arc::new(seats::SeatTally::default());
         NotionConnector {
-            users: Arc::new(
-                users::UserSyncer::new(client.clone(), seats.clone()).with_deprovision_mode(mode),
-            ),
-            groups: Arc::new(groups::GroupSyncer::new(client.clone())),
-            roles: Arc::new(roles::RoleSyncer::new(client.clone(), seats)),
-            client,
+            scim: Some(ScimView {
+                users: Arc::new(
+                    users::UserSyncer::new(client.clone(), seats.clone())
+                        .with_deprovision_mode(mode),
+                ),
+                groups: Arc::new(groups::GroupSyncer::new(client.clone())),
+                roles: Arc::new(roles::RoleSyncer::new(client.clone(), seats)),
+                client,
+            }),
+            org: None,
         }
     }
 
-    /// The SCIM client (request counters, for the summary).
-    pub fn client(&self) -> &notion::Client {
-        &self.client
+    /// The organization view alone: an admin token and no SCIM token (no roles, no
+    /// provisioning).
+    pub fn organization(admin: org::model::AdminClient) -> Self {
+        NotionConnector {
+            scim: None,
+            org: Some(org::OrgView::new(admin, None)),
+        }
     }
 
-    /// Warnings the users syncer collected (unknown roles, `totalResults` drift).
+    /// This connector with the organization view over `admin` merged in.
+    pub fn with_organization(mut self, admin: org::model::AdminClient) -> Self {
+        let scim = self.scim.as_ref().map(|s| ScimSyncers {
+            users: s.users.clone(),
+            groups: s.groups.clone(),
+        });
+        self.org = Some(org::OrgView::new(admin, scim));
+        self
+    }
+
+    /// The SCIM client (request counters, for the summary), when a SCIM token is configured.
+    pub fn client(&self) -> Option<&notion::Client> {
+        self.scim.as_ref().map(|s| &s.client)
+    }
+
+    /// The Admin API client, when an admin token is configured.
+    pub fn admin_client(&self) -> Option<&org::model::AdminClient> {
+        self.org.as_ref().map(|o| o.admin())
+    }
+
+    /// Which views are configured.
+    pub fn view(&self) -> schema::View {
+        schema::View {
+            scim: self.scim.is_some(),
+            admin: self.org.is_some(),
+        }
+    }
+
+    /// Warnings the syncers collected (unknown roles, `totalResults` drift).
     pub fn warnings(&self) -> Vec<String> {
-        let mut w = self.users.warnings();
-        w.extend(self.groups.warnings());
+        let mut w = Vec::new();
+        if let Some(s) = &self.scim {
+            w.extend(s.users.warnings());
+            w.extend(s.groups.warnings());
+        }
+        if let Some(o) = &self.org {
+            w.extend(o.warnings());
+        }
         w
     }
 }
@@ -116,27 +178,46 @@ pub fn role_type() -> v2::ResourceType {
 #[async_trait]
 impl Connector for NotionConnector {
     fn metadata(&self) -> v2::ConnectorMetadata {
+        let description = if self.org.is_some() {
+            "Syncs a Notion Enterprise organization through Notion's Admin API — workspaces, \
+             members, guest bots, groups, personal access tokens, AI clients connected over \
+             MCP and custom agents — with the members, groups and workspace roles SCIM shows."
+        } else {
+            "Syncs the members, groups and workspace roles of a Notion Enterprise \
+             workspace through Notion's SCIM API."
+        };
         v2::ConnectorMetadata {
             display_name: "Notion".to_owned(),
-            description: "Syncs the members, groups and workspace roles of a Notion Enterprise \
-                          workspace through Notion's SCIM API."
-                .to_owned(),
-            capabilities: Some(schema::capabilities()),
-            account_creation_schema: Some(provision::account_creation_schema()),
+            description: description.to_owned(),
+            capabilities: Some(schema::capabilities_for(self.view())),
+            account_creation_schema: self.scim.is_some().then(provision::account_creation_schema),
             ..Default::default()
         }
     }
 
     async fn validate(&self) -> Result<Vec<Any>, ConnectorError> {
-        self.client
-            .service_provider_config()
-            .await
-            .map_err(map_error)?;
+        if let Some(s) = &self.scim {
+            s.client
+                .service_provider_config()
+                .await
+                .map_err(map_error)?;
+        }
+        if let Some(admin) = self.admin_client() {
+            admin.validate().await.map_err(org::admin_err)?;
+        }
         Ok(Vec::new())
     }
 
     fn syncers(&self) -> Vec<Arc<dyn ResourceSyncer>> {
-        vec![self.users.clone(), self.groups.clone(), self.roles.clone()]
+        let roles = self
+            .scim
+            .as_ref()
+            .map(|s| s.roles.clone() as Arc<dyn ResourceSyncer>);
+        match (&self.scim, &self.org) {
+            (_, Some(o)) => o.syncers(roles),
+            (Some(s), None) => vec![s.users.clone(), s.groups.clone(), s.roles.clone()],
+            (None, None) => Vec::new(),
+        }
     }
 
     async fn create_account(
@@ -144,11 +225,17 @@ impl Connector for NotionConnector {
         info: &v2::AccountInfo,
         credentials: Option<&v2::CredentialOptions>,
     ) -> Result<v2::CreateAccountResponse, ConnectorError> {
-        provision::create_account(&self.client, info, credentials).await
+        match &self.scim {
+            Some(s) => provision::create_account(&s.client, info, credentials).await,
+            None => Err(ConnectorError::unimplemented(
+                "creating accounts needs the SCIM token (the Admin API cannot add members)",
+            )),
+        }
     }
 
     fn actions(&self) -> Vec<crate::baton::actions::ActionDecl> {
-        actions::declare(&self.client)
+        // The user actions go through SCIM; without a SCIM token there are none (yet).
+        self.client().map(actions::declare).unwrap_or_default()
     }
 }
 
@@ -172,9 +259,10 @@ pub fn map_error(err: notion::Error) -> ConnectorError {
         Some(_) => Code::Internal,
         None if err.is_retryable() => Code::Unavailable,
         None => match err {
-            notion::Error::InvalidBaseUrl { .. } | notion::Error::MissingToken => {
-                Code::InvalidArgument
-            }
+            notion::Error::InvalidBaseUrl { .. }
+            | notion::Error::MissingToken
+            | notion::Error::MissingAdminToken
+            | notion::Error::InvalidAdminToken { .. } => Code::InvalidArgument,
             _ => Code::Internal,
         },
     };

@@ -11,10 +11,36 @@
 use crate::pb::c1::config::v1 as config;
 use crate::pb::v2;
 
-/// The capabilities this connector has: every type syncs, also by id (targeted sync, in
-/// service mode too); roles and group memberships can be granted and revoked; users can be created (no password: Notion accounts sign in by email or
-/// SSO) and deprovisioned. Group PROVISION is more than the Go connector offers.
+/// The capabilities of the SCIM-only connector: every type syncs, also by id (targeted sync,
+/// in service mode too); roles and group memberships can be granted and revoked; users can be
+/// created (no password: Notion accounts sign in by email or SSO) and deprovisioned. Group
+/// PROVISION is more than the Go connector offers.
 pub fn capabilities() -> v2::ConnectorCapabilities {
+    capabilities_for(View::SCIM)
+}
+
+/// Which views a configuration enables: SCIM (a SCIM token), the organization (an admin
+/// token), or both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct View {
+    /// A SCIM token is configured.
+    pub scim: bool,
+    /// An organization bot token is configured.
+    pub admin: bool,
+}
+
+impl View {
+    /// The SCIM view alone (the connector as the Go one is).
+    pub const SCIM: View = View {
+        scim: true,
+        admin: false,
+    };
+}
+
+/// The capabilities of the connector in `view`. SCIM-only, exactly [`capabilities`] as it has
+/// always been; with the organization view, its types too (sync and targeted sync: the
+/// Admin API writes are not provisioned yet), and provisioning only where SCIM does it.
+pub fn capabilities_for(view: View) -> v2::ConnectorCapabilities {
     use v2::Capability as C;
     let with = |resource_type: v2::ResourceType, caps: &[C]| v2::ResourceTypeCapability {
         resource_type: Some(resource_type),
@@ -24,40 +50,50 @@ pub fn capabilities() -> v2::ConnectorCapabilities {
         ..Default::default()
     };
     let no_password = v2::CapabilityDetailCredentialOption::NoPassword as i32;
-    crate::baton::schema::normalize_capabilities(v2::ConnectorCapabilities {
-        resource_type_capabilities: vec![
-            with(
-                super::user_type(),
-                &[
-                    C::Sync,
-                    C::TargetedSync,
-                    C::AccountProvisioning,
-                    C::ResourceDelete,
-                ],
-            ),
-            with(
-                super::group_type(),
-                &[C::Sync, C::TargetedSync, C::Provision],
-            ),
-            with(
-                super::role_type(),
-                &[C::Sync, C::TargetedSync, C::Provision],
-            ),
-        ],
+    let read = [C::Sync, C::TargetedSync];
+    let mut types = Vec::new();
+    let mut connector = vec![C::Sync, C::TargetedSync, C::ServiceModeTargetedSync];
+    if view.scim {
+        types.push(with(
+            super::user_type(),
+            &[
+                C::Sync,
+                C::TargetedSync,
+                C::AccountProvisioning,
+                C::ResourceDelete,
+            ],
+        ));
+        types.push(with(
+            super::group_type(),
+            &[C::Sync, C::TargetedSync, C::Provision],
+        ));
+        types.push(with(
+            super::role_type(),
+            &[C::Sync, C::TargetedSync, C::Provision],
+        ));
         // As the Go SDK's builder: the per-type capabilities, plus SERVICE_MODE_TARGETED_SYNC
         // because some type can be synced by id.
-        connector_capabilities: [
-            C::Provision,
-            C::Sync,
-            C::AccountProvisioning,
-            C::ResourceDelete,
-            C::TargetedSync,
-            C::ServiceModeTargetedSync,
-        ]
-        .iter()
-        .map(|c| *c as i32)
-        .collect(),
-        credential_details: Some(v2::CredentialDetails {
+        connector.extend([C::Provision, C::AccountProvisioning, C::ResourceDelete]);
+    } else if view.admin {
+        types.push(with(super::user_type(), &read));
+        types.push(with(super::group_type(), &read));
+    }
+    if view.admin {
+        use super::org;
+        for t in [
+            org::workspace_type(),
+            org::bot_type(),
+            org::pat_type(),
+            org::mcp_client_type(),
+            org::agent_type(),
+        ] {
+            types.push(with(t, &read));
+        }
+    }
+    crate::baton::schema::normalize_capabilities(v2::ConnectorCapabilities {
+        resource_type_capabilities: types,
+        connector_capabilities: connector.iter().map(|c| *c as i32).collect(),
+        credential_details: view.scim.then_some(v2::CredentialDetails {
             capability_account_provisioning: Some(v2::CredentialDetailsAccountProvisioning {
                 supported_credential_options: vec![no_password],
                 preferred_credential_option: no_password,
@@ -97,8 +133,15 @@ fn ops(name: &str, description: &str, field: config::field::Field) -> config::Fi
     }
 }
 
-/// The configuration schema: the runtime's operational fields, then the SCIM token.
+/// The configuration schema: the runtime's operational fields, then the SCIM token (exactly
+/// the Go connector's).
 pub fn config_schema() -> config::Configuration {
+    config_schema_for(View::SCIM)
+}
+
+/// The configuration schema when `view.admin`: the SCIM token becomes optional (either token
+/// alone works) and the organization bot token (a secret) and the Admin API base URL follow.
+pub fn config_schema_for(view: View) -> config::Configuration {
     const OTEL_CA: &str = "A PEM-encoded certificate to use as a CA for TLS connections to the \
                            OpenTelemetry collector";
     let fields = vec![
@@ -176,11 +219,11 @@ pub fn config_schema() -> config::Configuration {
             name: "scim-token".to_owned(),
             display_name: "Notion SCIM API token".to_owned(),
             description: "The Notion SCIM token used to connect to the Notion SCIM API.".to_owned(),
-            is_required: true,
+            is_required: !view.admin,
             is_secret: true,
             field: Some(config::field::Field::StringField(config::StringField {
                 rules: Some(config::StringRules {
-                    is_required: true,
+                    is_required: !view.admin,
                     ..Default::default()
                 }),
                 ..Default::default()
@@ -188,6 +231,29 @@ pub fn config_schema() -> config::Configuration {
             ..Default::default()
         },
     ];
+    let mut fields = fields;
+    if view.admin {
+        fields.push(config::Field {
+            name: "admin-token".to_owned(),
+            display_name: "Notion organization bot token".to_owned(),
+            description: "The organization bot token (Admin API) an organization owner creates \
+                          in the organization console; adds workspaces, bots, personal access \
+                          tokens, AI clients and agents."
+                .to_owned(),
+            is_secret: true,
+            field: Some(config::field::Field::StringField(
+                config::StringField::default(),
+            )),
+            ..Default::default()
+        });
+        fields.push(config::Field {
+            name: "admin-base-url".to_owned(),
+            display_name: "Notion Admin API base URL".to_owned(),
+            description: "The Notion Admin API base URL.".to_owned(),
+            field: Some(string(super::org::model::DEFAULT_ADMIN_BASE_URL)),
+            ..Default::default()
+        });
+    }
     config::Configuration {
         fields,
         display_name: "Notion".to_owned(),

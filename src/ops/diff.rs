@@ -10,7 +10,10 @@
 //! - role changes are changes in grants on entitlements of resources whose type has the role
 //!   trait, reported once per principal as the role set before and after;
 //! - memberships are grants on entitlements of resources whose type has the group trait;
-//! - any other grant that appears or disappears is reported as a plain grant change.
+//! - any other grant that appears or disappears is reported as a plain grant change (agent
+//!   permissions, AI client connections);
+//! - resources of types with the secret, app or agent trait (personal access tokens, AI
+//!   clients, agents) that appear or disappear are reported as resource changes.
 //!
 //! Grant changes of a user who was added or removed are not repeated: the user change implies
 //! them. Both syncs are loaded into memory (ids and names only), which is fine for an operator
@@ -22,14 +25,16 @@
 //!   "after":  {"file", "sync_id", "started_at", "ended_at"},
 //!   "changed": true,
 //!   "summary": {"users_added", "users_removed", "user_status_changes", "role_changes",
-//!               "memberships_added", "memberships_removed", "grants_added", "grants_removed"},
+//!               "memberships_added", "memberships_removed", "grants_added", "grants_removed",
+//!               "resources_added"?, "resources_removed"? (present when not 0)},
 //!   "changes": [
 //!     {"kind": "user_added" | "user_removed", "user": SUBJECT},
 //!     {"kind": "user_status_changed", "user": SUBJECT, "from": "enabled", "to": "disabled"},
 //!     {"kind": "role_changed", "principal": SUBJECT, "from": ["member"], "to": ["owner"]},
 //!     {"kind": "membership_added" | "membership_removed", "group": SUBJECT,
 //!      "principal": SUBJECT, "entitlement_id": "…"},
-//!     {"kind": "grant_added" | "grant_removed", "entitlement_id": "…", "principal": SUBJECT} ] }
+//!     {"kind": "grant_added" | "grant_removed", "entitlement_id": "…", "principal": SUBJECT},
+//!     {"kind": "resource_added" | "resource_removed", "resource": SUBJECT} ] }
 //! ```
 //! where `SUBJECT` is `{"resource_type", "id", "name"}` and role lists hold role resource ids,
 //! sorted. `before` is null when the file holds only one finished full sync (nothing to compare).
@@ -40,17 +45,16 @@
 //! characters, an id at [`ID_WIDTH`]). The JSON keeps them whole.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+mod render;
+
 use super::inspect::user_info;
-use super::output::{Column, Format, ID_WIDTH, NAME_WIDTH, Table, json_to, line_to};
 use super::{Error, Result, has_trait, open, read_err, resource_key};
 use crate::baton::c1z::{Reader, SyncRun};
 use crate::pb::v2::resource_type::Trait;
-use crate::text;
 
 /// One side of a comparison.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -75,21 +79,6 @@ pub struct Subject {
     /// Display name (from whichever sync has the resource; empty if neither does).
     pub name: String,
 }
-
-impl Subject {
-    /// `name (type:id)` for a table: each part escaped and capped, so the label is bounded.
-    fn label(&self) -> String {
-        let key = text::cell(&format!("{}:{}", self.resource_type, self.id), ID_WIDTH).into_owned();
-        if self.name.is_empty() {
-            key
-        } else {
-            format!("{} ({key})", text::cell(&self.name, NAME_WIDTH))
-        }
-    }
-}
-
-/// Widest label: a capped name, a capped key and ` ()`.
-const LABEL_WIDTH: usize = NAME_WIDTH + ID_WIDTH + 3;
 
 /// One change between the two syncs.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -156,6 +145,16 @@ pub enum Change {
         /// Who held it.
         principal: Subject,
     },
+    /// A token, AI client or agent appeared.
+    ResourceAdded {
+        /// The resource.
+        resource: Subject,
+    },
+    /// A token, AI client or agent disappeared.
+    ResourceRemoved {
+        /// The resource.
+        resource: Subject,
+    },
 }
 
 /// Counts per kind of change.
@@ -177,6 +176,17 @@ pub struct Summary {
     pub grants_added: usize,
     /// Other grants removed.
     pub grants_removed: usize,
+    /// Tokens, AI clients and agents added (left out of the JSON when 0, so a SCIM-only diff
+    /// keeps its shape).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub resources_added: usize,
+    /// Tokens, AI clients and agents removed (left out of the JSON when 0).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub resources_removed: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// The result of a comparison.
@@ -192,104 +202,6 @@ pub struct DiffReport {
     pub summary: Summary,
     /// Every change, grouped by kind in the order of [`Summary`], then by id.
     pub changes: Vec<Change>,
-}
-
-impl DiffReport {
-    /// The report as a table or JSON, as a string.
-    pub fn render(&self, format: Format) -> String {
-        let mut buf = Vec::new();
-        // Writing to a Vec cannot fail.
-        let _ = self.render_to(format, &mut buf);
-        String::from_utf8_lossy(&buf).into_owned()
-    }
-
-    /// Writes the report as a table or JSON to `out`.
-    pub fn render_to(&self, format: Format, out: &mut dyn Write) -> io::Result<()> {
-        if format == Format::Json {
-            return json_to(out, self);
-        }
-        let side = |s: &SyncRef| {
-            format!(
-                "sync {} (ended {}) in {}",
-                text::cell(&s.sync_id, ID_WIDTH),
-                text::cell(s.ended_at.as_deref().unwrap_or("-"), ID_WIDTH),
-                text::escape_controls(&s.file.display().to_string())
-            )
-        };
-        let Some(before) = &self.before else {
-            let line = format!(
-                "Only one finished full sync: {}; nothing to compare yet.",
-                side(&self.after)
-            );
-            line_to(out, &line, usize::MAX)?;
-            return out.flush();
-        };
-        line_to(out, &format!("Before: {}", side(before)), usize::MAX)?;
-        line_to(out, &format!("After:  {}", side(&self.after)), usize::MAX)?;
-        if self.changes.is_empty() {
-            out.write_all(b"No changes.\n")?;
-            return out.flush();
-        }
-        let mut t = Table::new(
-            &mut *out,
-            &[
-                Column::short("CHANGE"),
-                Column {
-                    header: "WHO",
-                    max: LABEL_WIDTH,
-                },
-                Column {
-                    header: "DETAIL",
-                    max: LABEL_WIDTH,
-                },
-            ],
-        );
-        for c in &self.changes {
-            let (kind, who, detail) = match c {
-                Change::UserAdded { user } => ("user added", user.label(), String::new()),
-                Change::UserRemoved { user } => ("user removed", user.label(), String::new()),
-                Change::UserStatusChanged { user, from, to } => {
-                    ("user status", user.label(), format!("{from} → {to}"))
-                }
-                Change::RoleChanged {
-                    principal,
-                    from,
-                    to,
-                } => (
-                    "role changed",
-                    principal.label(),
-                    format!("{} → {}", roles(from), roles(to)),
-                ),
-                Change::MembershipAdded {
-                    group, principal, ..
-                } => ("joined group", principal.label(), group.label()),
-                Change::MembershipRemoved {
-                    group, principal, ..
-                } => ("left group", principal.label(), group.label()),
-                Change::GrantAdded {
-                    entitlement_id,
-                    principal,
-                } => ("grant added", principal.label(), entitlement_id.clone()),
-                Change::GrantRemoved {
-                    entitlement_id,
-                    principal,
-                } => ("grant removed", principal.label(), entitlement_id.clone()),
-            };
-            t.row([kind.to_owned(), who, detail])?;
-        }
-        t.finish()?;
-        let n = self.changes.len();
-        writeln!(out, "{n} change{}.", if n == 1 { "" } else { "s" })?;
-        out.flush()
-    }
-}
-
-fn roles(list: &[String]) -> String {
-    if list.is_empty() {
-        "(none)".to_owned()
-    } else {
-        list.join(",")
-    }
 }
 
 /// Compares syncs of `path` (see the module docs for which ones).
@@ -356,6 +268,8 @@ struct Snapshot {
     names: HashMap<String, String>,
     /// `type:id` → status, users only.
     users: BTreeMap<String, String>,
+    /// `type:id` of the resources whose coming and going is reported (secret, app, agent).
+    tracked: BTreeSet<String>,
     /// `(entitlement id, principal type:id)` → grant.
     grants: BTreeMap<(String, String), GrantRow>,
 }
@@ -383,8 +297,18 @@ impl Snapshot {
                 (t.id.clone(), k)
             })
             .collect();
+        let tracked_types: BTreeSet<String> = types
+            .iter()
+            .filter(|t| {
+                [Trait::Secret, Trait::App, Trait::Agent]
+                    .iter()
+                    .any(|&k| has_trait(t, k))
+            })
+            .map(|t| t.id.clone())
+            .collect();
         let mut names = HashMap::new();
         let mut users = BTreeMap::new();
+        let mut tracked = BTreeSet::new();
         for r in reader.resources(&sid, None).map_err(&err)? {
             let key = resource_key(r.id.as_ref());
             let ty =
@@ -394,6 +318,9 @@ impl Snapshot {
             if user_types.contains(ty) {
                 let status = user_info(&r).map(|(s, _)| s).unwrap_or("unspecified");
                 users.insert(key.clone(), status.to_owned());
+            }
+            if tracked_types.contains(ty) {
+                tracked.insert(key.clone());
             }
             names.insert(key, r.display_name);
         }
@@ -424,6 +351,7 @@ impl Snapshot {
             },
             names,
             users,
+            tracked,
             grants,
         })
     }
@@ -561,6 +489,19 @@ fn compare(before: Option<&Snapshot>, after: &Snapshot) -> DiffReport {
         changes.push(Change::GrantRemoved {
             entitlement_id: ent.clone(),
             principal: subject(&g.principal),
+        });
+    }
+
+    for k in after.tracked.difference(&before.tracked) {
+        summary.resources_added += 1;
+        changes.push(Change::ResourceAdded {
+            resource: subject(k),
+        });
+    }
+    for k in before.tracked.difference(&after.tracked) {
+        summary.resources_removed += 1;
+        changes.push(Change::ResourceRemoved {
+            resource: subject(k),
         });
     }
 

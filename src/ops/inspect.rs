@@ -287,6 +287,17 @@ pub(crate) fn user_info(r: &v2::Resource) -> Option<(&'static str, String)> {
     Some((status, ut.login))
 }
 
+/// The resource-level status (`enabled`, `disabled`, `deleted`), when one is set.
+fn resource_status(r: &v2::Resource) -> Option<&'static str> {
+    use v2::status::ResourceStatus as S;
+    match S::try_from(r.status.as_ref()?.status).ok()? {
+        S::Enabled => Some("enabled"),
+        S::Disabled => Some("disabled"),
+        S::Deleted => Some("deleted"),
+        _ => None,
+    }
+}
+
 fn resource_json(r: v2::Resource) -> ResourceJson {
     let info = user_info(&r);
     let id = r.id.clone().unwrap_or_default();
@@ -294,7 +305,11 @@ fn resource_json(r: v2::Resource) -> ResourceJson {
         resource_type: id.resource_type,
         id: id.resource,
         parent: r.parent_resource_id.as_ref().map(|p| resource_key(Some(p))),
-        status: info.as_ref().map(|(s, _)| *s),
+        // Users: the user trait's status; other resources (tokens, agents): the resource's.
+        status: info
+            .as_ref()
+            .map(|(s, _)| *s)
+            .or_else(|| resource_status(&r)),
         login: info.map(|(_, l)| l),
         display_name: r.display_name,
     }

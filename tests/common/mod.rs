@@ -104,6 +104,7 @@ pub fn run_binary(args: &[&str], envs: &[(&str, &str)]) -> Output {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_baton-notion"));
     cmd.args(args)
         .env_remove("BATON_SCIM_TOKEN")
+        .env_remove("BATON_ADMIN_TOKEN")
         .env_remove("RUST_LOG");
     for (k, v) in envs {
         cmd.env(k, v);
