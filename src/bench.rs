@@ -362,10 +362,10 @@ fn run_one(
 
 /// Checks the `org` scenario's artifact against the generated organization's exact counts,
 /// and returns the documented request minimum: SCIM validation and user pages (groups come
-/// from the Admin API), then for the Admin API validation, one spaces page, per workspace at
-/// least one page of users, groups, tokens and agents (pages of 100), one page of members per
-/// group, one page of permissions per live custom agent, and the MCP pages (a lower bound: a
-/// workspace or group past 100 entries takes more pages).
+/// from the Admin API), then for the Admin API validation and every listing read once at
+/// full pages ([`OrgCounts::list_requests`](crate::sim::admin::OrgCounts::list_requests):
+/// per workspace its users, groups, each group's members, tokens, agents and each live custom
+/// agent's permissions, plus the spaces and the MCP connections).
 fn check_org(
     sc: &Scenario,
     by_type: &std::collections::BTreeMap<String, u64>,
@@ -407,16 +407,9 @@ fn check_org(
         }
     }
     let pages = |n: usize| n.div_ceil(100).max(1) as u64;
-    let spaces = c.spaces as u64;
     let scim = 1 + pages(sc.users);
-    let admin = 2
-        + pages(c.space_persons + c.bots).max(spaces)
-        + spaces
-        + c.groups as u64
-        + pages(c.pats_active + c.pats_expired).max(spaces)
-        + spaces
-        + c.custom_alive_agents as u64
-        + pages(c.mcp_connections);
+    // The Admin API's validation call, then every listing once at full pages.
+    let admin = 1 + c.list_requests;
     Ok(scim + admin)
 }
 

@@ -43,6 +43,17 @@ pub struct OrgCounts {
     pub custom_alive_agents: usize,
     /// Permission entries of alive custom agents.
     pub agent_permissions: usize,
+    /// The fewest list requests that read all of the above at the largest page sizes (100;
+    /// 250 for agent permissions), an empty listing costing one request: the spaces, then per
+    /// live workspace its users, groups, each group's members, its active and expired PATs, its
+    /// agents and each alive custom agent's permissions, and the organization's MCP
+    /// connections.
+    pub list_requests: u64,
+}
+
+/// Requests to list `n` items at `per_page` a page: an empty listing still costs one.
+fn pages(n: usize, per_page: usize) -> u64 {
+    n.div_ceil(per_page).max(1) as u64
 }
 
 impl Organization {
@@ -59,6 +70,17 @@ impl Organization {
         };
         for space in org.spaces.iter().filter(|s| s.alive) {
             c.spaces += 1;
+            c.list_requests += pages(view::users_len(&store, space), 100);
+            c.list_requests += pages(view::groups_len(&store, space), 100);
+            c.list_requests += pages(
+                space
+                    .pats
+                    .iter()
+                    .filter(|p| p.status != PatStatus::Revoked)
+                    .count(),
+                100,
+            );
+            c.list_requests += pages(space.agents.len(), 100);
             for i in 0..view::users_len(&store, space) {
                 match view::user_at(&store, space, i) {
                     Some(view::UserEntry::Person(p)) => {
@@ -76,6 +98,8 @@ impl Organization {
                         c.group_memberships += 1;
                         c.group_owners += usize::from(role == GroupRole::Owner);
                     }
+                    let members = view::memberships(&store, space, id).map_or(0, |m| m.len());
+                    c.list_requests += pages(members, 100);
                 }
             }
             for pat in &space.pats {
@@ -90,6 +114,7 @@ impl Organization {
                 if agent.alive && agent.agent_type == "custom" {
                     c.custom_alive_agents += 1;
                     c.agent_permissions += agent.permissions.len();
+                    c.list_requests += pages(agent.permissions.len(), 250);
                 }
             }
         }
@@ -106,6 +131,7 @@ impl Organization {
                 grants.insert((w, &m.client_key, &m.user_id));
             }
         }
+        c.list_requests += pages(c.spaces, 100) + pages(c.mcp_connections, 100);
         c.people = people.len();
         c.mcp_clients = clients.len();
         c.mcp_grants = grants.len();
