@@ -107,7 +107,6 @@ fn pat_status(sim: &SimHandle, id: &str) -> PatStatus {
         .find(|p| p.id == id)
         .expect("the token exists")
         .status
-        .clone()
 }
 
 fn agent_permissions(sim: &SimHandle, agent: &str) -> Vec<(Principal, AgentRole)> {
@@ -119,7 +118,7 @@ fn agent_permissions(sim: &SimHandle, agent: &str) -> Vec<(Principal, AgentRole)
         .expect("the agent exists")
         .permissions
         .iter()
-        .map(|p| (p.principal.clone(), p.role.clone()))
+        .map(|p| (p.principal.clone(), p.role))
         .collect()
 }
 
@@ -133,7 +132,7 @@ fn group_role(sim: &SimHandle, group: &str, user: &str) -> Option<GroupRole> {
         .flat_map(|s| s.groups.iter())
         .find(|g| g.id == group)
         .and_then(|g| g.members.iter().find(|m| m.user_id == user))
-        .map(|m| m.role.clone());
+        .map(|m| m.role);
     let scim_member = sim
         .state()
         .groups
@@ -304,6 +303,33 @@ async fn pats_are_revoked_once_then_do_not_exist_and_a_dry_run_sends_nothing() {
         "{dry}"
     );
     assert_eq!(pat_status(&sim, PAT_NO_EXPIRY), PatStatus::Active);
+    // An agent grant's dry run: the PATCH, and the role it would replace (from the file).
+    let agent_ent = format!("agent:{ONBOARDING}:full_access");
+    let dry = ok(&run(
+        &sim,
+        &[
+            "-f",
+            &file,
+            "--grant-entitlement",
+            &agent_ent,
+            "--grant-principal",
+            ENG,
+            "--grant-principal-type",
+            "group",
+            "--dry-run",
+        ],
+    )
+    .await);
+    assert!(
+        dry.contains(&format!(
+            "PATCH /v1/spaces/{S1}/agents/{ONBOARDING}/permissions"
+        )) && dry.contains("\"full_access\"")
+            && dry.contains(&format!(
+                "note: replaces agent:{ONBOARDING}:edit:group:{ENG}"
+            )),
+        "{dry}"
+    );
+    assert_eq!(sim.total_requests(), before, "the dry runs sent nothing");
 
     // The one-shot flags for real.
     let real = ok(&run(

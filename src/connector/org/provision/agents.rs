@@ -213,3 +213,70 @@ pub async fn revoke(snapshot: &Snapshot, grant: &v2::Grant) -> Result<Vec<Any>, 
     super::send(snapshot, &plan).await?;
     Ok(plan.annotations)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::baton::annotations::{find, has};
+    use crate::baton::ids;
+
+    fn t(role: AgentRole) -> Target {
+        Target {
+            space: "s1".into(),
+            agent: ids::resource_id(types::AGENT, "a1"),
+            who: ids::resource_id("group", "g1"),
+            principal: Principal::Group("g1".into()),
+            role,
+        }
+    }
+
+    #[test]
+    fn a_different_role_is_replaced_and_the_same_one_is_left_alone() {
+        let p = plan_grant(&t(AgentRole::FullAccess), Some(AgentRole::Edit));
+        let r: v2::GrantReplaced = find(&p.annotations).expect("GrantReplaced");
+        assert_eq!(r.replaced_grant_id, "agent:a1:edit:group:g1");
+        assert_eq!(p.grants[0].id, "agent:a1:full_access:group:g1");
+        let preview = p.writes[0].preview().expect("preview");
+        assert_eq!(
+            (preview.method, preview.path.as_str()),
+            ("PATCH", "/v1/spaces/s1/agents/a1/permissions")
+        );
+        assert_eq!(
+            preview.body,
+            Some(
+                serde_json::json!({"set": [{"principal": {"type": "group", "group_id": "g1"},
+                                             "role": "full_access"}]})
+            )
+        );
+        let same = plan_grant(&t(AgentRole::Edit), Some(AgentRole::Edit));
+        assert!(same.writes.is_empty() && has::<v2::GrantAlreadyExists>(&same.annotations));
+        assert!(plan_grant(&t(AgentRole::Edit), None).annotations.is_empty());
+    }
+
+    #[test]
+    fn revoking_a_role_not_held_sends_nothing() {
+        let other = plan_revoke(&t(AgentRole::Edit), Some(AgentRole::FullAccess));
+        assert!(other.writes.is_empty() && has::<v2::GrantAlreadyRevoked>(&other.annotations));
+        let held = plan_revoke(&t(AgentRole::Edit), Some(AgentRole::Edit));
+        let body = held.writes[0].preview().expect("preview").body;
+        assert_eq!(
+            body,
+            Some(serde_json::json!({"remove": [{"type": "group", "group_id": "g1"}]}))
+        );
+    }
+
+    #[test]
+    fn a_workspace_principal_without_an_id_is_the_agents_own() {
+        let perms = vec![AgentPermission {
+            principal: Principal::Workspace(None),
+            role: AgentRole::ViewAndInteract,
+            resolved_role: None,
+        }];
+        let ws = Principal::Workspace(Some("s1".into()));
+        assert_eq!(held(&perms, &ws, "s1"), Some(AgentRole::ViewAndInteract));
+        assert_eq!(
+            held(&perms, &Principal::Workspace(Some("s2".into())), "s1"),
+            None
+        );
+    }
+}

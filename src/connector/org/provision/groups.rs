@@ -196,3 +196,70 @@ pub async fn revoke(snapshot: &Snapshot, grant: &v2::Grant) -> Result<Vec<Any>, 
     super::send(snapshot, &plan).await?;
     Ok(plan.annotations)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::baton::annotations::has;
+    use crate::baton::ids;
+
+    fn t(owner: bool) -> Target {
+        Target {
+            space: "s1".into(),
+            group: ids::resource_id("group", "g1"),
+            who: ids::resource_id("user", "u1"),
+            owner,
+        }
+    }
+
+    fn sent(p: &Plan) -> Vec<String> {
+        p.writes
+            .iter()
+            .map(|w| {
+                let p = w.preview().expect("preview");
+                format!("{} {} {}", p.method, p.path, p.body.unwrap_or_default())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn owner_grants_add_or_promote_and_revokes_demote() {
+        assert_eq!(
+            sent(&plan_grant(&t(true), None)),
+            [
+                r#"POST /v1/spaces/s1/groups/g1/members {"member":{"type":"user","user_id":"u1"},"role":"owner"}"#
+            ]
+        );
+        assert_eq!(
+            sent(&plan_grant(&t(true), Some(GroupRole::Member))),
+            [r#"PATCH /v1/spaces/s1/groups/g1/members/users/u1 {"role":"owner"}"#]
+        );
+        let held = plan_grant(&t(true), Some(GroupRole::Owner));
+        assert!(held.writes.is_empty() && has::<v2::GrantAlreadyExists>(&held.annotations));
+        assert_eq!(
+            sent(&plan_revoke(&t(true), Some(GroupRole::Owner))),
+            [r#"PATCH /v1/spaces/s1/groups/g1/members/users/u1 {"role":"member"}"#]
+        );
+        let member = plan_revoke(&t(true), Some(GroupRole::Member));
+        assert!(member.writes.is_empty() && has::<v2::GrantAlreadyRevoked>(&member.annotations));
+    }
+
+    #[test]
+    fn member_grants_add_and_revokes_remove() {
+        assert_eq!(
+            sent(&plan_grant(&t(false), None)),
+            [
+                r#"POST /v1/spaces/s1/groups/g1/members {"member":{"type":"user","user_id":"u1"},"role":"member"}"#
+            ]
+        );
+        let owner = plan_grant(&t(false), Some(GroupRole::Owner));
+        assert!(has::<v2::GrantAlreadyExists>(&owner.annotations));
+        assert_eq!(
+            sent(&plan_revoke(&t(false), Some(GroupRole::Owner))),
+            ["DELETE /v1/spaces/s1/groups/g1/members/users/u1 null"]
+        );
+        assert!(has::<v2::GrantAlreadyRevoked>(
+            &plan_revoke(&t(false), None).annotations
+        ));
+    }
+}
