@@ -4,7 +4,9 @@
 //!
 //! Input is validated before any request: a malformed email, an unknown role or an id missing
 //! from the `.c1z` is a one-line error with nothing sent. `provision --dry-run` prints the exact
-//! request and sends nothing.
+//! request and sends nothing; so does `--dry-run` with a one-shot flag on the organization
+//! view's types (the Admin API writes of `connector::org::provision`, planned from the
+//! `.c1z`).
 
 use std::sync::Arc;
 
@@ -60,6 +62,11 @@ pub struct OneShotArgs {
         global = true
     )]
     pub deprovision_mode: DeprovisionMode,
+    /// With a one-shot flag on the organization view's types (personal_access_token,
+    /// mcp_client, agent, group with an admin token): print the exact Admin API requests,
+    /// planned from the latest sync in --file, and send nothing.
+    #[arg(long = "dry-run", env = "BATON_DRY_RUN")]
+    pub dry_run: bool,
 }
 
 impl OneShotArgs {
@@ -217,10 +224,16 @@ fn client_for(args: &SyncArgs) -> anyhow::Result<notion::Client> {
     args.client(&args.base_url, args.token()?)
 }
 
-/// Runs a one-shot action and prints its report.
+/// Runs a one-shot action (or, with `--dry-run`, shows what it would send) and prints its
+/// report. The connector is the one `sync` builds: SCIM, the organization view, or both.
 pub async fn one_shot(sync: &SyncArgs, flags: &OneShotArgs, action: Action) -> anyhow::Result<()> {
-    let connector =
-        NotionConnector::with_deprovision_mode(client_for(sync)?, flags.deprovision_mode);
+    if flags.dry_run {
+        use crate::connector::org::provision::dry_run;
+        let plan = dry_run::plan(&sync.file, &action)?;
+        crate::ops::output::print(&dry_run::report(&plan)?)?;
+        return Ok(());
+    }
+    let connector = sync.connector(&sync.base_url, &sync.admin_base_url, flags.deprovision_mode)?;
     let client = Local::new(Arc::new(connector));
     let report = provision::run(&client, &sync.file, action).await?;
     crate::ops::output::print(&report)?;

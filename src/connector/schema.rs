@@ -38,8 +38,10 @@ impl View {
 }
 
 /// The capabilities of the connector in `view`. SCIM-only, exactly [`capabilities`] as it has
-/// always been; with the organization view, its types too (sync and targeted sync: the
-/// Admin API writes are not provisioned yet), and provisioning only where SCIM does it.
+/// always been; with the organization view, its types too, with what the Admin API writes
+/// provision (`connector::org::provision`): deleting (revoking) a personal access token,
+/// revoking an AI client's `connected` grant, granting and revoking agent roles and group
+/// `member`/`owner`. Workspaces and bots are read only.
 pub fn capabilities_for(view: View) -> v2::ConnectorCapabilities {
     use v2::Capability as C;
     let with = |resource_type: v2::ResourceType, caps: &[C]| v2::ResourceTypeCapability {
@@ -76,19 +78,23 @@ pub fn capabilities_for(view: View) -> v2::ConnectorCapabilities {
         connector.extend([C::Provision, C::AccountProvisioning, C::ResourceDelete]);
     } else if view.admin {
         types.push(with(super::user_type(), &read));
-        types.push(with(super::group_type(), &read));
+        types.push(with(
+            super::group_type(),
+            &[C::Sync, C::TargetedSync, C::Provision],
+        ));
     }
     if view.admin {
         use super::org;
-        for t in [
-            org::workspace_type(),
-            org::bot_type(),
+        let provision = [C::Sync, C::TargetedSync, C::Provision];
+        types.push(with(org::workspace_type(), &read));
+        types.push(with(org::bot_type(), &read));
+        types.push(with(
             org::pat_type(),
-            org::mcp_client_type(),
-            org::agent_type(),
-        ] {
-            types.push(with(t, &read));
-        }
+            &[C::Sync, C::TargetedSync, C::ResourceDelete],
+        ));
+        types.push(with(org::mcp_client_type(), &provision));
+        types.push(with(org::agent_type(), &provision));
+        connector.extend([C::Provision, C::ResourceDelete]);
     }
     crate::baton::schema::normalize_capabilities(v2::ConnectorCapabilities {
         resource_type_capabilities: types,
@@ -266,6 +272,38 @@ pub fn config_schema_for(view: View) -> config::Configuration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_organization_view_advertises_its_writes_per_type() {
+        use v2::Capability as C;
+        let ints = |cs: &[C]| cs.iter().map(|c| *c as i32).collect::<Vec<_>>();
+        for scim in [false, true] {
+            let caps = capabilities_for(View { scim, admin: true });
+            let of = |id: &str| -> Vec<i32> {
+                caps.resource_type_capabilities
+                    .iter()
+                    .find(|r| r.resource_type.as_ref().is_some_and(|t| t.id == id))
+                    .map(|r| r.capabilities.clone())
+                    .unwrap_or_default()
+            };
+            let read = ints(&[C::Sync, C::TargetedSync]);
+            let provision = ints(&[C::Sync, C::TargetedSync, C::Provision]);
+            assert_eq!(of("workspace"), read);
+            assert_eq!(of("bot"), read);
+            assert_eq!(
+                of("personal_access_token"),
+                ints(&[C::Sync, C::TargetedSync, C::ResourceDelete])
+            );
+            assert_eq!(of("mcp_client"), provision);
+            assert_eq!(of("agent"), provision);
+            assert_eq!(of("group"), provision);
+            assert!(caps.connector_capabilities.contains(&(C::Provision as i32)));
+            assert!(
+                caps.connector_capabilities
+                    .contains(&(C::ResourceDelete as i32))
+            );
+        }
+    }
 
     #[test]
     fn capabilities_match_what_is_implemented() {

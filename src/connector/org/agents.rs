@@ -264,6 +264,18 @@ impl ResourceSyncer for AgentSyncer {
         }
         Ok(Page::more(grants, next))
     }
+
+    async fn grant(
+        &self,
+        principal: &v2::Resource,
+        entitlement: &v2::Entitlement,
+    ) -> Result<(Vec<v2::Grant>, Vec<prost_types::Any>), ConnectorError> {
+        super::provision::agents::grant(&self.snapshot, principal, entitlement).await
+    }
+
+    async fn revoke(&self, grant: &v2::Grant) -> Result<Vec<prost_types::Any>, ConnectorError> {
+        super::provision::agents::revoke(&self.snapshot, grant).await
+    }
 }
 
 #[cfg(test)]

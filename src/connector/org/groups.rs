@@ -1,9 +1,9 @@
 //! With an admin token, `group` resources come from the Admin API: the permission groups of
 //! every workspace (the SCIM workspace's are the same groups with the same ids), each with a
 //! `member` entitlement held by every member and an `owner` entitlement held by the owners
-//! (owners are members too). Adding and removing members still goes through SCIM when a SCIM
-//! token is configured (the `member` entitlement of a SCIM workspace's group); owners are not
-//! provisioned yet.
+//! (owners are members too). Granting and revoking both goes through the Admin API's
+//! membership calls ([`super::provision::groups`]); with only a SCIM token the SCIM group
+//! syncer provisions memberships instead, as before.
 
 use std::sync::Arc;
 
@@ -15,7 +15,7 @@ use super::model::GroupRole;
 use super::snapshot::{GroupEntry, Snapshot, slice_iter};
 use crate::baton::resource::{self, ProfileValue};
 use crate::baton::{ConnectorError, Page, PageRequest, ResourceSyncer, ids};
-use crate::connector::{group_type, groups::GroupSyncer, types as scim_types, user_type};
+use crate::connector::{group_type, types as scim_types, user_type};
 use crate::pb::v2;
 
 /// The entitlement of the group's owners.
@@ -24,13 +24,12 @@ pub const OWNER: &str = "owner";
 /// Lists permission groups across the organization.
 pub struct OrgGroupSyncer {
     snapshot: Arc<Snapshot>,
-    scim: Option<Arc<GroupSyncer>>,
 }
 
 impl OrgGroupSyncer {
-    /// A syncer over `snapshot`; `scim` provisions memberships when configured.
-    pub fn new(snapshot: Arc<Snapshot>, scim: Option<Arc<GroupSyncer>>) -> Self {
-        OrgGroupSyncer { snapshot, scim }
+    /// A syncer over `snapshot`.
+    pub fn new(snapshot: Arc<Snapshot>) -> Self {
+        OrgGroupSyncer { snapshot }
     }
 
     async fn find(&self, id: &str) -> Result<GroupEntry, ConnectorError> {
@@ -156,27 +155,11 @@ impl ResourceSyncer for OrgGroupSyncer {
         principal: &v2::Resource,
         entitlement: &v2::Entitlement,
     ) -> Result<(Vec<v2::Grant>, Vec<Any>), ConnectorError> {
-        match &self.scim {
-            Some(scim) if entitlement.slug != OWNER && !entitlement.id.ends_with(":owner") => {
-                scim.grant(principal, entitlement).await
-            }
-            _ => Err(ConnectorError::unimplemented(
-                "granting group ownership, or membership without a SCIM token, is not supported yet",
-            )),
-        }
+        super::provision::groups::grant(&self.snapshot, principal, entitlement).await
     }
 
     async fn revoke(&self, grant: &v2::Grant) -> Result<Vec<Any>, ConnectorError> {
-        let owner = grant
-            .entitlement
-            .as_ref()
-            .is_some_and(|e| e.slug == OWNER || e.id.ends_with(":owner"));
-        match &self.scim {
-            Some(scim) if !owner => scim.revoke(grant).await,
-            _ => Err(ConnectorError::unimplemented(
-                "revoking group ownership, or membership without a SCIM token, is not supported yet",
-            )),
-        }
+        super::provision::groups::revoke(&self.snapshot, grant).await
     }
 }
 

@@ -171,6 +171,18 @@ impl ResourceSyncer for McpSyncer {
             next,
         ))
     }
+
+    async fn grant(
+        &self,
+        _principal: &v2::Resource,
+        _entitlement: &v2::Entitlement,
+    ) -> Result<(Vec<v2::Grant>, Vec<prost_types::Any>), ConnectorError> {
+        Err(super::provision::mcp::refuse_grant())
+    }
+
+    async fn revoke(&self, grant: &v2::Grant) -> Result<Vec<prost_types::Any>, ConnectorError> {
+        super::provision::mcp::revoke(self.snapshot.admin(), grant).await
+    }
 }
 
 #[cfg(test)]

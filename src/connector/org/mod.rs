@@ -26,6 +26,7 @@ pub mod groups;
 pub mod ids;
 pub mod mcp;
 pub mod model;
+pub mod provision;
 pub mod snapshot;
 pub mod tokens;
 pub mod users;
@@ -128,14 +129,13 @@ impl OrgView {
     /// token is configured too (SCIM users come first and win; SCIM provisions groups).
     pub fn new(admin: AdminClient, scim: Option<super::ScimSyncers>) -> Self {
         let snapshot = Arc::new(Snapshot::new(admin));
-        let (scim_users, scim_groups) = match scim {
-            Some(s) => (Some(s.users), Some(s.groups)),
-            None => (None, None),
-        };
+        // SCIM's group syncer is not needed: with an admin token, memberships are the
+        // Admin API's to list and provision.
+        let scim_users = scim.map(|s| s.users);
         OrgView {
             workspaces: Arc::new(workspaces::WorkspaceSyncer::new(snapshot.clone())),
             users: Arc::new(users::OrgUserSyncer::new(snapshot.clone(), scim_users)),
-            groups: Arc::new(groups::OrgGroupSyncer::new(snapshot.clone(), scim_groups)),
+            groups: Arc::new(groups::OrgGroupSyncer::new(snapshot.clone())),
             bots: Arc::new(bots::BotSyncer::new(snapshot.clone())),
             tokens: Arc::new(tokens::TokenSyncer::new(snapshot.clone())),
             mcp: Arc::new(mcp::McpSyncer::new(snapshot.clone())),

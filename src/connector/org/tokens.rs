@@ -157,6 +157,10 @@ impl ResourceSyncer for TokenSyncer {
     ) -> Result<Page<v2::Grant>, ConnectorError> {
         Ok(Page::empty())
     }
+
+    async fn delete(&self, id: &v2::ResourceId) -> Result<Vec<prost_types::Any>, ConnectorError> {
+        super::provision::tokens::delete(&self.snapshot, id).await
+    }
 }
 
 #[cfg(test)]

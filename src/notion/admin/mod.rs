@@ -43,4 +43,4 @@ pub use models::{
     GroupRole, McpClient, McpConnection, PatStatus, PermissionGroup, PersonRef,
     PersonalAccessToken, Principal, Revoked, Space,
 };
-pub use writes::{AgentStatus, PermissionChange};
+pub use writes::{AdminWrite, AgentStatus, PermissionChange, WritePreview};

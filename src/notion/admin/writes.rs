@@ -56,7 +56,174 @@ pub(crate) fn principal_json(p: &Principal) -> Value {
     }
 }
 
+/// One Admin API write the connector provisions with, described before it is sent: a dry run
+/// prints its [`AdminWrite::preview`], and the client sends exactly that request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdminWrite {
+    /// `DELETE /v1/spaces/{space_id}/personal_access_tokens/{bot_id}`.
+    RevokePersonalAccessToken {
+        /// The token's workspace.
+        space: String,
+        /// The token's id.
+        pat: String,
+    },
+    /// `POST /v1/mcp_client_connections/revoke`.
+    RevokeMcpConnection {
+        /// The AI client's key.
+        client_key: String,
+        /// The member whose connection goes.
+        user: String,
+        /// The workspace it goes from.
+        workspace: String,
+    },
+    /// `PATCH /v1/spaces/{space_id}/agents/{agent_id}/permissions`.
+    UpdateAgentPermissions {
+        /// The agent's workspace.
+        space: String,
+        /// The agent.
+        agent: String,
+        /// What to set and remove.
+        change: PermissionChange,
+    },
+    /// `POST /v1/spaces/{space_id}/groups/{group_id}/members`.
+    AddGroupMember {
+        /// The group's workspace.
+        space: String,
+        /// The group.
+        group: String,
+        /// The user to add.
+        user: String,
+        /// With this role.
+        role: GroupRole,
+    },
+    /// `PATCH /v1/spaces/{space_id}/groups/{group_id}/members/users/{user_id}`.
+    UpdateGroupMember {
+        /// The group's workspace.
+        space: String,
+        /// The group.
+        group: String,
+        /// The member.
+        user: String,
+        /// The new role.
+        role: GroupRole,
+    },
+    /// `DELETE /v1/spaces/{space_id}/groups/{group_id}/members/users/{user_id}`.
+    RemoveGroupMember {
+        /// The group's workspace.
+        space: String,
+        /// The group.
+        group: String,
+        /// The member to remove.
+        user: String,
+    },
+}
+
+/// A write as it would go on the wire (no headers: the token never shows).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WritePreview {
+    /// `DELETE`, `POST`, `PATCH`.
+    pub method: &'static str,
+    /// The path under the Admin base URL, `/v1/...`.
+    pub path: String,
+    /// The JSON body, if any.
+    pub body: Option<Value>,
+}
+
+impl AdminWrite {
+    /// The request this write sends.
+    pub(crate) fn call(&self) -> Result<AdminCall, Error> {
+        Ok(match self {
+            AdminWrite::RevokePersonalAccessToken { space, pat } => AdminCall::new(
+                AdminEndpoint::RevokePersonalAccessToken,
+                ["spaces", space, "personal_access_tokens", pat],
+            ),
+            AdminWrite::RevokeMcpConnection {
+                client_key,
+                user,
+                workspace,
+            } => AdminCall::new(
+                AdminEndpoint::RevokeMcpConnection,
+                ["mcp_client_connections", "revoke"],
+            )
+            .with_json(
+                &json!({"client_key": client_key, "user_id": user, "workspace_id": workspace}),
+            )?,
+            AdminWrite::UpdateAgentPermissions {
+                space,
+                agent,
+                change,
+            } => {
+                let mut body = serde_json::Map::new();
+                if !change.set.is_empty() {
+                    let set: Vec<Value> = change
+                        .set
+                        .iter()
+                        .map(|(p, role)| {
+                            json!({"principal": principal_json(p), "role": role.as_str()})
+                        })
+                        .collect();
+                    body.insert("set".into(), Value::Array(set));
+                }
+                if !change.remove.is_empty() {
+                    let remove: Vec<Value> = change.remove.iter().map(principal_json).collect();
+                    body.insert("remove".into(), Value::Array(remove));
+                }
+                AdminCall::new(
+                    AdminEndpoint::UpdateAgentPermissions,
+                    ["spaces", space, "agents", agent, "permissions"],
+                )
+                .with_json(&Value::Object(body))?
+            }
+            AdminWrite::AddGroupMember {
+                space,
+                group,
+                user,
+                role,
+            } => AdminCall::new(
+                AdminEndpoint::AddGroupMember,
+                ["spaces", space, "groups", group, "members"],
+            )
+            .with_json(
+                &json!({"member": {"type": "user", "user_id": user}, "role": role.as_str()}),
+            )?,
+            AdminWrite::UpdateGroupMember {
+                space,
+                group,
+                user,
+                role,
+            } => AdminCall::new(
+                AdminEndpoint::UpdateGroupMember,
+                ["spaces", space, "groups", group, "members", "users", user],
+            )
+            .with_json(&json!({"role": role.as_str()}))?,
+            AdminWrite::RemoveGroupMember { space, group, user } => AdminCall::new(
+                AdminEndpoint::RemoveGroupMember,
+                ["spaces", space, "groups", group, "members", "users", user],
+            ),
+        })
+    }
+
+    /// The request as a dry run shows it: method, path (unencoded, on one line) and body.
+    pub fn preview(&self) -> Result<WritePreview, Error> {
+        let call = self.call()?;
+        let body = call
+            .body
+            .as_deref()
+            .and_then(|b| serde_json::from_slice(b).ok());
+        Ok(WritePreview {
+            method: call.endpoint.method_name(),
+            path: call.display(),
+            body,
+        })
+    }
+}
+
 impl AdminClient {
+    /// Sends `write`, ignoring the answer's body (the typed calls below decode it).
+    pub async fn send(&self, write: &AdminWrite) -> Result<(), Error> {
+        self.execute(&write.call()?).await.map(|_| ())
+    }
+
     /// `DELETE /v1/spaces/{space_id}/personal_access_tokens/{bot_id}`. A 404 (a repeat revoke,
     /// or a token that never existed) is [`Revoked::AlreadyGone`].
     pub async fn revoke_personal_access_token(
@@ -64,10 +231,11 @@ impl AdminClient {
         space: &str,
         pat: &str,
     ) -> Result<Revoked, Error> {
-        let call = AdminCall::new(
-            AdminEndpoint::RevokePersonalAccessToken,
-            ["spaces", space, "personal_access_tokens", pat],
-        );
+        let call = AdminWrite::RevokePersonalAccessToken {
+            space: space.to_owned(),
+            pat: pat.to_owned(),
+        }
+        .call()?;
         match self.execute(&call).await {
             Ok(_) => Ok(Revoked::Revoked),
             Err(err) if err.is_not_found() => Ok(Revoked::AlreadyGone),
@@ -92,13 +260,12 @@ impl AdminClient {
         user: &str,
         workspace: &str,
     ) -> Result<u64, Error> {
-        let call = AdminCall::new(
-            AdminEndpoint::RevokeMcpConnection,
-            ["mcp_client_connections", "revoke"],
-        )
-        .with_json(
-            &json!({"client_key": client_key, "user_id": user, "workspace_id": workspace}),
-        )?;
+        let call = AdminWrite::RevokeMcpConnection {
+            client_key: client_key.to_owned(),
+            user: user.to_owned(),
+            workspace: workspace.to_owned(),
+        }
+        .call()?;
         let (_, body) = self.execute(&call).await?;
         let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
         Ok(value
@@ -114,24 +281,12 @@ impl AdminClient {
         agent: &str,
         change: &PermissionChange,
     ) -> Result<Vec<AgentPermission>, Error> {
-        let mut body = serde_json::Map::new();
-        if !change.set.is_empty() {
-            let set: Vec<Value> = change
-                .set
-                .iter()
-                .map(|(p, role)| json!({"principal": principal_json(p), "role": role.as_str()}))
-                .collect();
-            body.insert("set".into(), Value::Array(set));
+        let call = AdminWrite::UpdateAgentPermissions {
+            space: space.to_owned(),
+            agent: agent.to_owned(),
+            change: change.clone(),
         }
-        if !change.remove.is_empty() {
-            let remove: Vec<Value> = change.remove.iter().map(principal_json).collect();
-            body.insert("remove".into(), Value::Array(remove));
-        }
-        let call = AdminCall::new(
-            AdminEndpoint::UpdateAgentPermissions,
-            ["spaces", space, "agents", agent, "permissions"],
-        )
-        .with_json(&Value::Object(body))?;
+        .call()?;
         let (_, body) = self.execute(&call).await?;
         let value: Value =
             serde_json::from_slice(&body).map_err(|e| self.decode_error(&call, &e.to_string()))?;
@@ -170,11 +325,13 @@ impl AdminClient {
         user: &str,
         role: &GroupRole,
     ) -> Result<GroupMembership, Error> {
-        let call = AdminCall::new(
-            AdminEndpoint::AddGroupMember,
-            ["spaces", space, "groups", group, "members"],
-        )
-        .with_json(&json!({"member": {"type": "user", "user_id": user}, "role": role.as_str()}))?;
+        let call = AdminWrite::AddGroupMember {
+            space: space.to_owned(),
+            group: group.to_owned(),
+            user: user.to_owned(),
+            role: role.clone(),
+        }
+        .call()?;
         self.membership_answer(&call, group, user, role).await
     }
 
@@ -186,11 +343,13 @@ impl AdminClient {
         user: &str,
         role: &GroupRole,
     ) -> Result<GroupMembership, Error> {
-        let call = AdminCall::new(
-            AdminEndpoint::UpdateGroupMember,
-            ["spaces", space, "groups", group, "members", "users", user],
-        )
-        .with_json(&json!({"role": role.as_str()}))?;
+        let call = AdminWrite::UpdateGroupMember {
+            space: space.to_owned(),
+            group: group.to_owned(),
+            user: user.to_owned(),
+            role: role.clone(),
+        }
+        .call()?;
         self.membership_answer(&call, group, user, role).await
     }
 
@@ -202,10 +361,12 @@ impl AdminClient {
         group: &str,
         user: &str,
     ) -> Result<GroupMembership, Error> {
-        let call = AdminCall::new(
-            AdminEndpoint::RemoveGroupMember,
-            ["spaces", space, "groups", group, "members", "users", user],
-        );
+        let call = AdminWrite::RemoveGroupMember {
+            space: space.to_owned(),
+            group: group.to_owned(),
+            user: user.to_owned(),
+        }
+        .call()?;
         self.membership_answer(&call, group, user, &GroupRole::Member)
             .await
     }

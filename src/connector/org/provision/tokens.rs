@@ -1,0 +1,56 @@
+//! Deleting a `personal_access_token` revokes it: `DELETE
+//! /v1/spaces/{space_id}/personal_access_tokens/{id}`.
+//!
+//! The endpoint needs the token's workspace, and the runtime's `delete` hands the syncer the
+//! resource id alone (`DeleteResource` carries a `parent_resource_id`, but the connector
+//! trait passes only the id on). So the workspace comes from the organization snapshot; a
+//! token the snapshot does not hold (created since it was listed, or already revoked) is
+//! revoked in each live workspace in turn until one knows it. A token already revoked,
+//! expired past revocation, or gone answers 404: success with `ResourceDoesNotExist`.
+
+use prost_types::Any;
+
+use super::super::snapshot::Snapshot;
+use crate::baton::ConnectorError;
+use crate::baton::annotations::pack;
+use crate::notion::admin::{AdminWrite, Revoked};
+use crate::pb::v2;
+
+/// The request that revokes token `pat` of workspace `space`.
+pub fn plan_delete(space: &str, pat: &str) -> AdminWrite {
+    AdminWrite::RevokePersonalAccessToken {
+        space: space.to_owned(),
+        pat: pat.to_owned(),
+    }
+}
+
+/// Revokes personal access token `id`.
+pub async fn delete(snapshot: &Snapshot, id: &v2::ResourceId) -> Result<Vec<Any>, ConnectorError> {
+    let admin = snapshot.admin();
+    let known = snapshot
+        .tokens()
+        .await?
+        .iter()
+        .find(|(_, list)| list.iter().any(|t| t.id == id.resource))
+        .map(|(space, _)| space.clone());
+    let spaces: Vec<String> = match known {
+        Some(space) => vec![space],
+        None => snapshot
+            .spaces()
+            .await?
+            .iter()
+            .map(|s| s.id.clone())
+            .collect(),
+    };
+    for space in spaces {
+        match admin
+            .revoke_personal_access_token(&space, &id.resource)
+            .await
+            .map_err(super::super::admin_err)?
+        {
+            Revoked::Revoked => return Ok(Vec::new()),
+            Revoked::AlreadyGone => continue,
+        }
+    }
+    Ok(vec![pack(&v2::ResourceDoesNotExist {})])
+}
