@@ -37,6 +37,7 @@ const DESIGN: &str = "bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb";
 const ONBOARDING: &str = "a9e70000-0000-4000-8000-000000000001";
 const PAT_ACTIVE: &str = "7a700000-0000-4000-8000-000000000001";
 const PAT_NO_EXPIRY: &str = "7a700000-0000-4000-8000-000000000004";
+const PAT_EXPIRED: &str = "7a700000-0000-4000-8000-000000000002";
 const ADMIN_TOKEN: &str = "sim-admin-token";
 /// A token that may read everything and write nothing.
 const READ_ONLY: &str = "adm_read_only";
@@ -264,6 +265,10 @@ async fn pats_are_revoked_once_then_do_not_exist_and_a_dry_run_sends_nothing() {
         .await
         .expect("an unknown token succeeds");
     assert!(has::<v2::ResourceDoesNotExist>(&gone));
+    // An expired token had stopped working: revoked all the same, answered as already gone.
+    let expired = delete_pat(&ch, PAT_EXPIRED).await.expect("expired");
+    assert!(has::<v2::ResourceDoesNotExist>(&expired));
+    assert_eq!(pat_status(&sim, PAT_EXPIRED), PatStatus::Revoked);
 
     // One-shot flags: the dry run prints the exact request and sends nothing.
     let synced = fresh_sync(&sim, dir.path(), "before.c1z").await;

@@ -5,15 +5,16 @@
 //! resource id alone (`DeleteResource` carries a `parent_resource_id`, but the connector
 //! trait passes only the id on). So the workspace comes from the organization snapshot; a
 //! token the snapshot does not hold (created since it was listed, or already revoked) is
-//! revoked in each live workspace in turn until one knows it. A token already revoked,
-//! expired past revocation, or gone answers 404: success with `ResourceDoesNotExist`.
+//! revoked in each live workspace in turn until one knows it. A token already revoked or gone
+//! answers 404: success with `ResourceDoesNotExist`. An expired token is revoked too (so it
+//! leaves the next sync) and also answered `ResourceDoesNotExist`: it had stopped working.
 
 use prost_types::Any;
 
 use super::super::snapshot::Snapshot;
 use crate::baton::ConnectorError;
 use crate::baton::annotations::pack;
-use crate::notion::admin::{AdminWrite, Revoked};
+use crate::notion::admin::{AdminWrite, PatStatus, Revoked};
 use crate::pb::v2;
 
 /// The request that revokes token `pat` of workspace `space`.
@@ -27,14 +28,16 @@ pub fn plan_delete(space: &str, pat: &str) -> AdminWrite {
 /// Revokes personal access token `id`.
 pub async fn delete(snapshot: &Snapshot, id: &v2::ResourceId) -> Result<Vec<Any>, ConnectorError> {
     let admin = snapshot.admin();
-    let known = snapshot
-        .tokens()
-        .await?
-        .iter()
-        .find(|(_, list)| list.iter().any(|t| t.id == id.resource))
-        .map(|(space, _)| space.clone());
+    let known = snapshot.tokens().await?.iter().find_map(|(space, list)| {
+        list.iter()
+            .find(|t| t.id == id.resource)
+            .map(|t| (space.clone(), t.status == PatStatus::Expired))
+    });
+    // An expired token no longer works: it is revoked all the same (so it leaves the next
+    // sync), but the answer says it was already gone, as for a revoked one.
+    let expired = known.as_ref().is_some_and(|(_, expired)| *expired);
     let spaces: Vec<String> = match known {
-        Some(space) => vec![space],
+        Some((space, _)) => vec![space],
         None => snapshot
             .spaces()
             .await?
@@ -48,6 +51,7 @@ pub async fn delete(snapshot: &Snapshot, id: &v2::ResourceId) -> Result<Vec<Any>
             .await
             .map_err(super::super::admin_err)?
         {
+            Revoked::Revoked if expired => return Ok(vec![pack(&v2::ResourceDoesNotExist {})]),
             Revoked::Revoked => return Ok(Vec::new()),
             Revoked::AlreadyGone => continue,
         }
