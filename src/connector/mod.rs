@@ -234,8 +234,8 @@ impl Connector for NotionConnector {
     }
 
     fn actions(&self) -> Vec<crate::baton::actions::ActionDecl> {
-        // The user actions go through SCIM; without a SCIM token there are none (yet).
-        self.client().map(actions::declare).unwrap_or_default()
+        // Each action is declared only when the client it needs is configured.
+        actions::declare(self.client(), self.admin_client())
     }
 }
 
