@@ -15,8 +15,10 @@
 //! This module joins [`crate::notion`] (HTTP, SCIM models) and [`crate::baton`] (the runtime);
 //! neither of those knows the other.
 
+pub mod accounts;
 pub mod actions;
 pub mod groups;
+pub mod lookup;
 pub mod org;
 pub mod paging;
 pub mod provision;
