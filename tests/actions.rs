@@ -9,7 +9,12 @@
 //!   GetActionStatus answers for the ids;
 //! - unknown action → `NotFound`; bad arguments → `InvalidArgument` with no request reaching
 //!   the simulator; without provisioning → `FailedPrecondition`, nothing changed.
+//!
+//! The Admin API actions (`revoke_sessions`, `disable_agent`, `enable_agent`) are in
+//! [`admin`] (`tests/actions/admin.rs`).
 
+#[path = "actions/admin.rs"]
+mod admin;
 mod common;
 
 use std::net::SocketAddr;

@@ -21,7 +21,6 @@ use tokio_util::sync::CancellationToken;
 use super::{Cli, ExitStatus};
 use crate::baton::actions::manager::MAX_INLINE_WAIT;
 use crate::baton::{ConnectorClient, Local};
-use crate::connector::NotionConnector;
 use crate::pb::v2;
 
 /// How often a still-running action is asked about again (the SDK's 1 s).
@@ -129,10 +128,12 @@ pub async fn run(cli: &Cli, cancel: CancellationToken) -> anyhow::Result<()> {
         );
     }
     let sync = &cli.sync;
-    let connector = NotionConnector::with_deprovision_mode(
-        sync.client(&sync.base_url, sync.token()?)?,
+    // Both views when both tokens are given: each brings its own actions.
+    let connector = sync.connector(
+        &sync.base_url,
+        &sync.admin_base_url,
         cli.one_shot.deprovision_mode,
-    );
+    )?;
     let client = Local::new(Arc::new(connector));
     let Some(name) = &flags.invoke_action else {
         let resp = client

@@ -6,18 +6,24 @@
 //! out, or grants are asked for a group this process did not list, does the syncer fall back
 //! to `GET /Groups/{id}`. Members whose `type` says they are not users (nested groups) are
 //! skipped; a member without `type` is a user.
+//!
+//! Provisioning (`grant`/`revoke` on `member`; the Go connector cannot do this): `add` on
+//! `members` and `remove` on `members[value eq "…"]` — never a replace of the whole list, which
+//! races with other writers and is refused when it would strand pages. Already a member →
+//! `GrantAlreadyExists`; not a member (or the group is gone) → `GrantAlreadyRevoked`.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
 
+use super::lookup::{group_members, id_of, user_principal};
 use super::paging::{self, Sessions};
-use super::provision;
 use super::{group_type, lock, map_error, types, user_type};
+use crate::baton::annotations::pack;
 use crate::baton::resource::{self, ProfileValue};
 use crate::baton::{ConnectorError, Page, PageRequest, ResourceSyncer, ids};
-use crate::notion::{self, Group, GroupId, Member};
+use crate::notion::{self, Group, GroupId, Member, PatchOp};
 use crate::pb::v2;
 use prost_types::Any;
 
@@ -235,11 +241,68 @@ impl ResourceSyncer for GroupSyncer {
         principal: &v2::Resource,
         entitlement: &v2::Entitlement,
     ) -> Result<(Vec<v2::Grant>, Vec<Any>), ConnectorError> {
-        provision::grant_membership(&self.client, principal, entitlement).await
+        grant_membership(&self.client, principal, entitlement).await
     }
 
     async fn revoke(&self, grant: &v2::Grant) -> Result<Vec<Any>, ConnectorError> {
-        provision::revoke_membership(&self.client, grant).await
+        revoke_membership(&self.client, grant).await
+    }
+}
+
+/// Adds `principal` to the group of `entitlement`.
+pub async fn grant_membership(
+    client: &notion::Client,
+    principal: &v2::Resource,
+    entitlement: &v2::Entitlement,
+) -> Result<(Vec<v2::Grant>, Vec<Any>), ConnectorError> {
+    let gres = id_of(entitlement.resource.as_ref(), "entitlement's resource")?;
+    let uid = user_principal(principal)?;
+    let pid = id_of(Some(principal), "principal")?;
+    let grant = resource::grant(gres, "member", pid);
+    let gid = GroupId::from(gres.resource.clone());
+    let members = group_members(client, &gid).await?.ok_or_else(|| {
+        ConnectorError::not_found(format!(
+            "no Notion group {}",
+            crate::text::one_line(gid.as_str())
+        ))
+    })?;
+    if members.iter().any(|m| m == uid.as_str()) {
+        return Ok((vec![grant], vec![pack(&v2::GrantAlreadyExists {})]));
+    }
+    client
+        .groups()
+        .patch(&gid, &PatchOp::add_members(std::slice::from_ref(&uid)))
+        .await
+        .map_err(map_error)?;
+    Ok((vec![grant], Vec::new()))
+}
+
+/// Removes the grant's principal from its group.
+pub async fn revoke_membership(
+    client: &notion::Client,
+    grant: &v2::Grant,
+) -> Result<Vec<Any>, ConnectorError> {
+    let gres = id_of(
+        grant.entitlement.as_ref().and_then(|e| e.resource.as_ref()),
+        "grant's entitlement",
+    )?;
+    let uid = user_principal(
+        grant
+            .principal
+            .as_ref()
+            .ok_or_else(|| ConnectorError::invalid_argument("the grant has no principal"))?,
+    )?;
+    let gid = GroupId::from(gres.resource.clone());
+    match group_members(client, &gid).await? {
+        Some(m) if m.iter().any(|m| m == uid.as_str()) => {
+            client
+                .groups()
+                .patch(&gid, &PatchOp::remove_member(&uid))
+                .await
+                .map_err(map_error)?;
+            Ok(Vec::new())
+        }
+        _ => Ok(vec![pack(&v2::GrantAlreadyRevoked {})]),
     }
 }
 

@@ -15,8 +15,10 @@
 //! This module joins [`crate::notion`] (HTTP, SCIM models) and [`crate::baton`] (the runtime);
 //! neither of those knows the other.
 
+pub mod accounts;
 pub mod actions;
 pub mod groups;
+pub mod lookup;
 pub mod org;
 pub mod paging;
 pub mod provision;
@@ -234,8 +236,8 @@ impl Connector for NotionConnector {
     }
 
     fn actions(&self) -> Vec<crate::baton::actions::ActionDecl> {
-        // The user actions go through SCIM; without a SCIM token there are none (yet).
-        self.client().map(actions::declare).unwrap_or_default()
+        // Each action is declared only when the client it needs is configured.
+        actions::declare(self.client(), self.admin_client())
     }
 }
 

@@ -5,83 +5,33 @@
 //! are also seat tiers, hence the `LicenseProfileTrait`. The list is static: roles never need a
 //! request. Their grants are emitted while listing users (each user record names its role), so
 //! the role type is marked `SkipGrants`.
+//!
+//! Provisioning (`grant`/`revoke` on `assigned`): the current role is read first. Holding it
+//! already → `GrantAlreadyExists`; otherwise the role is PATCHed (the no-path form keyed by the
+//! extension URN, the path form only after a 400) and the answer names the replaced role's
+//! grant (`GrantReplaced`). Revoking downgrades to `restricted_member`; revoking a role not held
+//! (or of a member who is gone) → `GrantAlreadyRevoked`; revoking `restricted_member` itself is
+//! refused: it is the floor every member holds (deprovision instead).
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::provision;
+use super::lookup::{current_role, id_of, user_principal};
 use super::seats::SeatTally;
 use super::{role_type, types, user_type};
 use crate::baton::annotations::pack;
 use crate::baton::resource::{self, ProfileValue};
-use crate::baton::{ConnectorError, Page, PageRequest, ResourceSyncer, ids};
+use crate::baton::{Code, ConnectorError, Page, PageRequest, ResourceSyncer, ids};
 use crate::notion;
+use crate::notion::{PatchOp, UserId};
 use crate::pb::v2;
 use prost_types::Any;
 
+pub use super::lookup::{DEFAULT_ROLE, IMPLIED_ROLE, ROLES, Role, role};
+
 /// The exclusion group shared by the role entitlements.
 pub const EXCLUSION_GROUP: &str = "notion-workspace-role";
-
-/// A workspace role as Notion names it in the SCIM role extension.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Role {
-    /// The SCIM value and the resource id, e.g. `membership_admin`.
-    pub id: &'static str,
-    /// Display name.
-    pub name: &'static str,
-    /// What the role may do.
-    pub description: &'static str,
-    /// Whether it administers the workspace.
-    pub administrative: bool,
-    /// Position in the exclusion group, 1 = least privileged.
-    pub order: u32,
-}
-
-/// The roles, least privileged first.
-pub const ROLES: [Role; 4] = [
-    Role {
-        id: "restricted_member",
-        name: "Restricted Member",
-        description: "Sees only the pages explicitly shared with them; the floor every member \
-                      falls back to.",
-        administrative: false,
-        order: 1,
-    },
-    Role {
-        id: "member",
-        name: "Member",
-        description: "Regular workspace member: works with all non-administrative workspace \
-                      content.",
-        administrative: false,
-        order: 2,
-    },
-    Role {
-        id: "membership_admin",
-        name: "Membership Admin",
-        description: "Manages members and groups; no access to billing or security settings.",
-        administrative: true,
-        order: 3,
-    },
-    Role {
-        id: "owner",
-        name: "Owner",
-        description: "Full control of the workspace, including billing, security settings and \
-                      SCIM tokens.",
-        administrative: true,
-        order: 4,
-    },
-];
-
-/// The role Notion implies when a user record carries no role extension.
-pub const IMPLIED_ROLE: &str = "member";
-/// The default (floor) role.
-pub const DEFAULT_ROLE: &str = "restricted_member";
-
-/// Looks a role up by its SCIM value.
-pub fn role(id: &str) -> Option<&'static Role> {
-    ROLES.iter().find(|r| r.id == id)
-}
 
 /// The role resource for `r`; `consumed_seats` is the number of active users holding it, when
 /// known (see [`super::seats`]).
@@ -199,11 +149,96 @@ impl ResourceSyncer for RoleSyncer {
         principal: &v2::Resource,
         entitlement: &v2::Entitlement,
     ) -> Result<(Vec<v2::Grant>, Vec<Any>), ConnectorError> {
-        provision::grant_role(&self.client, principal, entitlement).await
+        grant_role(&self.client, principal, entitlement).await
     }
 
     async fn revoke(&self, grant: &v2::Grant) -> Result<Vec<Any>, ConnectorError> {
-        provision::revoke_role(&self.client, grant).await
+        revoke_role(&self.client, grant).await
+    }
+}
+
+/// PATCHes the role: the no-path form first, the path form only after a 400.
+async fn set_role(client: &notion::Client, uid: &UserId, role: &str) -> Result<(), ConnectorError> {
+    match client.users().patch(uid, &PatchOp::set_role(role)).await {
+        Ok(_) => Ok(()),
+        Err(e) if e.status() == Some(400) => client
+            .users()
+            .patch(uid, &PatchOp::set_role_by_path(role))
+            .await
+            .map(|_| ())
+            .map_err(super::map_error),
+        Err(e) => Err(super::map_error(e)),
+    }
+}
+
+fn role_grant(role: &str, uid: &v2::ResourceId) -> v2::Grant {
+    resource::grant(&ids::resource_id(types::ROLE, role), "assigned", uid)
+}
+
+/// Grants workspace role `entitlement` to `principal`.
+pub async fn grant_role(
+    client: &notion::Client,
+    principal: &v2::Resource,
+    entitlement: &v2::Entitlement,
+) -> Result<(Vec<v2::Grant>, Vec<Any>), ConnectorError> {
+    let role_id = &id_of(entitlement.resource.as_ref(), "entitlement's resource")?.resource;
+    let role = role(role_id).ok_or_else(|| {
+        ConnectorError::invalid_argument(format!(
+            "unknown workspace role \"{}\"",
+            crate::text::one_line(role_id)
+        ))
+    })?;
+    let uid = user_principal(principal)?;
+    let pid = id_of(Some(principal), "principal")?;
+    let grant = role_grant(role.id, pid);
+    let held = current_role(client, &uid).await?.ok_or_else(|| {
+        ConnectorError::not_found(format!(
+            "no workspace member {}",
+            crate::text::one_line(uid.as_str())
+        ))
+    })?;
+    if held == role.id {
+        return Ok((vec![grant], vec![pack(&v2::GrantAlreadyExists {})]));
+    }
+    set_role(client, &uid, role.id).await?;
+    let replaced = v2::GrantReplaced {
+        replaced_grant_id: role_grant(&held, pid).id,
+    };
+    Ok((vec![grant], vec![pack(&replaced)]))
+}
+
+/// Revokes a workspace role grant by downgrading to `restricted_member`.
+pub async fn revoke_role(
+    client: &notion::Client,
+    grant: &v2::Grant,
+) -> Result<Vec<Any>, ConnectorError> {
+    let ent = grant.entitlement.as_ref();
+    let role_id = &id_of(ent.and_then(|e| e.resource.as_ref()), "grant's entitlement")?.resource;
+    if role_id == DEFAULT_ROLE {
+        return Err(ConnectorError::new(
+            Code::FailedPrecondition,
+            "restricted_member is the floor every workspace member holds and cannot be revoked; \
+             deprovision the user to remove their access",
+        ));
+    }
+    role(role_id).ok_or_else(|| {
+        ConnectorError::invalid_argument(format!(
+            "unknown workspace role \"{}\"",
+            crate::text::one_line(role_id)
+        ))
+    })?;
+    let uid = user_principal(
+        grant
+            .principal
+            .as_ref()
+            .ok_or_else(|| ConnectorError::invalid_argument("the grant has no principal"))?,
+    )?;
+    match current_role(client, &uid).await? {
+        Some(held) if &held == role_id => {
+            set_role(client, &uid, DEFAULT_ROLE).await?;
+            Ok(Vec::new())
+        }
+        _ => Ok(vec![pack(&v2::GrantAlreadyRevoked {})]),
     }
 }
 

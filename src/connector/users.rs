@@ -13,6 +13,11 @@
 //! profile: no extra request — and not at all when the calling sync does not store roles
 //! ([`PageRequest::syncs`]), since its entitlement would be missing from the artifact. A role value this connector does not know is kept in the profile
 //! and warned about once; it never fails a sync.
+//!
+//! Provisioning of the type: deprovisioning here ([`delete_user`]: `DELETE /Users/{id}`, or in
+//! `suspend` mode `PATCH active=false`; a member already gone → success with
+//! `ResourceDoesNotExist`; the token's owner → Notion's 403 as `PermissionDenied`); creating
+//! accounts in [`super::accounts`].
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -20,14 +25,14 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use tracing::warn;
 
+use super::lookup::{self as roles, IMPLIED_ROLE};
 use super::paging::{self, Sessions};
-use super::provision::{self, DeprovisionMode};
-use super::roles::{self, IMPLIED_ROLE};
 use super::seats::{SeatTally, Seats};
 use super::{lock, map_error, types, user_type};
+use crate::baton::annotations::pack;
 use crate::baton::resource::{self, ProfileValue, UserSpec};
 use crate::baton::{ConnectorError, Page, PageRequest, ResourceSyncer, ids};
-use crate::notion::{self, User, UserId};
+use crate::notion::{self, PatchOp, User, UserId};
 use crate::pb::v2;
 use prost_types::Any;
 
@@ -261,6 +266,37 @@ impl ResourceSyncer for UserSyncer {
     }
 
     async fn delete(&self, id: &v2::ResourceId) -> Result<Vec<Any>, ConnectorError> {
-        provision::delete_user(&self.client, id, self.deprovision).await
+        delete_user(&self.client, id, self.deprovision).await
+    }
+}
+/// How `DeleteResource` on a user deprovisions.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum DeprovisionMode {
+    /// `DELETE /Users/{id}`: the member leaves the workspace.
+    #[default]
+    Delete,
+    /// `PATCH active=false`: the member is suspended and stays listed as disabled.
+    Suspend,
+}
+
+/// Deprovisions a member.
+pub async fn delete_user(
+    client: &notion::Client,
+    id: &v2::ResourceId,
+    mode: DeprovisionMode,
+) -> Result<Vec<Any>, ConnectorError> {
+    let uid = UserId::from(id.resource.clone());
+    let result = match mode {
+        DeprovisionMode::Delete => client.users().delete(&uid).await,
+        DeprovisionMode::Suspend => client
+            .users()
+            .patch(&uid, &PatchOp::set_active(false))
+            .await
+            .map(|_| ()),
+    };
+    match result {
+        Ok(()) => Ok(Vec::new()),
+        Err(e) if e.status() == Some(404) => Ok(vec![pack(&v2::ResourceDoesNotExist {})]),
+        Err(e) => Err(map_error(e)),
     }
 }

@@ -1,51 +1,26 @@
-//! The Notion connector's actions (Baton `ActionService`), declared to the generic runtime in
-//! [`crate::baton::actions`], which validates arguments against these schemas and applies the
-//! provisioning gate before any handler runs.
-//!
-//! | action | on | action type | what it does |
-//! |---|---|---|---|
-//! | `disable_user` | `user` | `ACCOUNT_DISABLE` | SCIM `PATCH /Users/{id}` `active=false` |
-//! | `enable_user` | `user` | `ACCOUNT_ENABLE` | SCIM `PATCH /Users/{id}` `active=true` |
+//! `disable_user` / `enable_user`: SCIM `PATCH /Users/{id}` `active=false|true`.
 //!
 //! Both take `user_id`, a resource id of type `user` (`{"resource_type_id": "user",
 //! "resource_id": "<SCIM id>"}`, as the SDK passes resource-scoped arguments), and answer
 //! `{"success": bool, "changed": bool, "active": bool, "message": string}`. They are
 //! idempotent: the user is read first, and one already in the asked state is a success with
 //! `changed: false` and nothing written.
-//!
-//! Adding an action (e.g. the Admin API's `revoke_sessions`) is one entry in [`declare`]: a
-//! schema and a handler over the client it needs.
 
 use prost_types::Struct;
 use prost_types::value::Kind;
 
+use crate::baton::ConnectorError;
 use crate::baton::actions::{ActionDecl, ActionReply, Effect, fields};
-use crate::baton::{ConnectorError, ids};
 use crate::notion::{self, PatchOp, UserId};
 use crate::pb::v2;
 
-use super::{map_error, types};
+use crate::connector::{map_error, types};
 
 /// The name of the resource id argument of the user actions.
 pub const USER_ID: &str = "user_id";
 
-/// Every action the connector offers over `client`.
-pub fn declare(client: &notion::Client) -> Vec<ActionDecl> {
-    vec![
-        set_active(client, false).on_type(types::USER),
-        set_active(client, true).on_type(types::USER),
-    ]
-}
-
-/// The connector's capabilities in `view`, with `CAPABILITY_ACTIONS` when it declares actions
-/// (the user actions need the SCIM client), for the `capabilities` command, which runs
-/// without a client.
-pub fn capabilities(view: super::schema::View) -> v2::ConnectorCapabilities {
-    crate::baton::actions::advertise(super::schema::capabilities_for(view), view.scim)
-}
-
 /// `disable_user` (`active == false`) or `enable_user` (`active == true`).
-fn set_active(client: &notion::Client, active: bool) -> ActionDecl {
+pub(super) fn set_active(client: &notion::Client, active: bool) -> ActionDecl {
     let (name, display, verb, action_type) = if active {
         (
             "enable_user",
@@ -108,9 +83,7 @@ async fn apply_active(
     active: bool,
 ) -> Result<ActionReply, ConnectorError> {
     // Validated by the runtime against the schema: present, a `user` resource id.
-    let id = fields::get_resource_id(args, USER_ID)
-        .ok_or_else(|| ConnectorError::invalid_argument("user_id is required"))?;
-    let key = crate::text::one_line(&ids::resource_key(&id));
+    let (id, key) = super::resource_arg(args, USER_ID)?;
     let uid = UserId::from(id.resource.clone());
     let user = client.users().get(&uid).await.map_err(map_error)?;
     let state = if active { "active" } else { "suspended" };
@@ -131,59 +104,9 @@ async fn apply_active(
 }
 
 fn reply(changed: bool, active: bool, message: String) -> ActionReply {
-    ActionReply::new(fields::object([
-        ("success", Kind::BoolValue(true)),
+    super::success([
         ("changed", Kind::BoolValue(changed)),
         ("active", Kind::BoolValue(active)),
         ("message", Kind::StringValue(message)),
-    ]))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::secret::Secret;
-
-    fn client() -> notion::Client {
-        notion::Client::new(notion::ClientConfig::new(
-            "http://127.0.0.1:1/scim/v2",
-            Secret::new("t"),
-        ))
-        .expect("client")
-    }
-
-    #[test]
-    fn declarations_are_unique_user_scoped_and_typed() {
-        let decls = declare(&client());
-        crate::baton::actions::ActionManager::try_new(decls.clone()).expect("no duplicates");
-        let names: Vec<&str> = decls.iter().map(|d| d.schema.name.as_str()).collect();
-        assert_eq!(names, ["disable_user", "enable_user"]);
-        for d in &decls {
-            assert_eq!(d.schema.resource_type_id, types::USER);
-            assert_eq!(d.effect, Effect::ChangesState);
-            assert!(d.schema.arguments[0].is_required);
-        }
-        assert_eq!(
-            decls[0].schema.action_type,
-            [v2::ActionType::AccountDisable as i32]
-        );
-        assert_eq!(
-            decls[1].schema.action_type,
-            [v2::ActionType::AccountEnable as i32]
-        );
-        use crate::connector::schema::View;
-        let has_actions = |view| {
-            capabilities(view)
-                .connector_capabilities
-                .contains(&(v2::Capability::Actions as i32))
-        };
-        assert!(has_actions(View::SCIM));
-        assert!(
-            !has_actions(View {
-                scim: false,
-                admin: true
-            }),
-            "the user actions need SCIM"
-        );
-    }
+    ])
 }
