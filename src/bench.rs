@@ -325,6 +325,13 @@ fn run_one(
         );
     }
     let summary = std::fs::read_to_string(&stdout_path)?;
+    // Every grant must point at something the sync holds; the summary says when some did not.
+    if let Some(line) = summary
+        .lines()
+        .find(|l| l.trim_start().starts_with("dropped grants"))
+    {
+        bail!("the sync dropped dangling grants: {}", line.trim());
+    }
     let (mut request_total, mut requests) = parse_requests(&summary);
     let rate_limited = parse_count(&summary, "rate-limited");
     let mut request_minimum = minimum_requests(sc.users, sc.groups);
@@ -436,9 +443,13 @@ pub fn minimum_requests(users: usize, groups: usize) -> u64 {
 fn sim_url(child: &mut Child) -> anyhow::Result<String> {
     let stdout = child.stdout.take().context("the simulator has no stdout")?;
     let mut line = String::new();
-    BufReader::new(stdout)
+    let mut reader = BufReader::new(stdout);
+    reader
         .read_line(&mut line)
         .context("reading the simulator's address")?;
+    // The simulator prints more lines (the Admin API's address); closing the pipe before it
+    // has would end it with a broken pipe, so the rest of its output is drained, not dropped.
+    std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
     match line.trim().rsplit_once(" at ") {
         Some((_, url)) if url.starts_with("http://") => Ok(url.to_owned()),
         _ => bail!("the simulator did not print its address (got {line:?})"),
