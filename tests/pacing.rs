@@ -140,7 +140,10 @@ async fn the_in_flight_limit_stops_growing_when_the_server_queues() {
     }
     let (flat_peak, _) = seen[0];
     let (_, queued_end) = seen[1];
-    assert!(flat_peak >= 4, "flat latency: the limit grew ({seen:?})");
+    assert!(
+        flat_peak > notion::pacing::policy::START_CONCURRENCY,
+        "flat latency: the limit grew ({seen:?})"
+    );
     assert!(
         queued_end <= 2,
         "a queueing server: the limit came back down ({seen:?})"

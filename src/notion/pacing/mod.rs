@@ -10,7 +10,7 @@
 //! `--requests-per-second N` pins the rate instead ([`Pacing::Fixed`]).
 //!
 //! A [`Limiter`] is one client's state: every clone of a [`Client`](super::Client) shares it,
-//! and each client (SCIM, and the Admin API when it comes) has its own, since their limits are
+//! and each client (SCIM and the Admin API) has its own, since their limits are
 //! separate.
 //!
 //! Mechanics, per attempt ([`Limiter::acquire`]):

@@ -108,10 +108,27 @@ impl Run {
 }
 
 /// Drives `load` against a bucket `(rate, burst)` (or none) on the fake clock.
-fn drive(mut policy: RatePolicy, bucket: Option<(f64, f64)>, load: Load, t0: Instant) -> Run {
+fn drive(policy: RatePolicy, bucket: Option<(f64, f64)>, load: Load, t0: Instant) -> Run {
+    drive_with(
+        policy,
+        ConcurrencyPolicy::new(load.conc, true),
+        bucket,
+        load,
+        t0,
+    )
+}
+
+/// [`drive`] with an adaptive in-flight limit (at most `load.conc`).
+fn drive_with(
+    mut policy: RatePolicy,
+    mut conc: ConcurrencyPolicy,
+    bucket: Option<(f64, f64)>,
+    load: Load,
+    t0: Instant,
+) -> Run {
     let mut bucket = bucket.map(|(r, b)| Bucket::new(r, b, t0));
-    // In flight: (answer at, sent at, paced, retry-after if rejected).
-    let mut flight: Vec<(Instant, Instant, bool, Option<Duration>)> = Vec::new();
+    // In flight: (answer at, sent at, paced, saturated, retry-after if rejected).
+    let mut flight: Vec<(Instant, Instant, bool, bool, Option<Duration>)> = Vec::new();
     let (mut now, mut done, mut rejected, mut top) = (t0, 0, 0, 0.0f64);
     let (mut issued, mut outstanding, mut ready, mut pending) = (0u64, 0u64, 0u64, 0u64);
     let mut busy_until: Option<Instant> = None;
@@ -151,7 +168,8 @@ fn drive(mut policy: RatePolicy, bucket: Option<(f64, f64)>, load: Load, t0: Ins
             }
         });
         let mut next_send = None;
-        if pending > 0 && flight.len() < load.conc {
+        let limit = conc.limit().min(load.conc);
+        if pending > 0 && flight.len() < limit {
             // Like the limiter: a request takes its slot and sleeps until it.
             let mut slot = *held.get_or_insert_with(|| policy.reserve(now));
             if slot.at <= now && policy.paused_until() > now {
@@ -164,7 +182,8 @@ fn drive(mut policy: RatePolicy, bucket: Option<(f64, f64)>, load: Load, t0: Ins
                 top = top.max(policy.rate());
                 sends.push(now);
                 let verdict = bucket.as_mut().and_then(|b| b.take(now));
-                flight.push((now + load.latency, now, slot.paced, verdict));
+                let saturated = flight.len() + 1 >= limit;
+                flight.push((now + load.latency, now, slot.paced, saturated, verdict));
                 pending -= 1;
                 continue;
             }
@@ -183,14 +202,16 @@ fn drive(mut policy: RatePolicy, bucket: Option<(f64, f64)>, load: Load, t0: Ins
         };
         now = wake;
         if next_answer == Some(wake) {
-            let (_, sent, paced, verdict) = flight.remove(0);
+            let (_, sent, paced, saturated, verdict) = flight.remove(0);
             match verdict {
                 None => {
                     ready += 1;
                     policy.succeeded(now, sent, paced);
+                    conc.succeeded(now, 0, load.latency, saturated);
                 }
                 Some(ra) => {
                     rejected += 1;
+                    conc.rate_limited();
                     if let Some(cut) = policy.rate_limited(now, sent, Some(ra)) {
                         cuts.push(cut.to);
                     }
@@ -365,7 +386,8 @@ fn finds_a_token_bucket_limit_with_few_429s() {
         let t0 = Instant::now();
         let policy = RatePolicy::adaptive(150.0, t0);
         let load = Load::backlogged(n, ms(50), 8);
-        let run = drive(policy, Some((limit, limit)), load, t0);
+        let conc = ConcurrencyPolicy::new(8, false);
+        let run = drive_with(policy, conc, Some((limit, limit)), load, t0);
         let ideal = n as f64 / limit;
         eprintln!("{limit}/s, {n}: {run:?}, ideal {ideal:.1} s");
         assert!(run.rejected <= max_429, "{limit}/s, {n}: {run:?}");
@@ -452,6 +474,20 @@ fn without_a_server_limit_it_reaches_the_ceiling() {
 }
 
 #[test]
+fn slow_start_reaches_the_ceiling_within_a_second() {
+    // Medium's 106 requests at 50 ms without a server limit, rate and in-flight limit both
+    // adaptive: 0.71 s at the ceiling from the first request; slow start may cost about half
+    // as much again (1.48 s from 20/s and 4 in flight growing by one per round).
+    let t0 = Instant::now();
+    let load = Load::backlogged(106, ms(50), 8);
+    let conc = ConcurrencyPolicy::new(8, false);
+    let run = drive_with(RatePolicy::adaptive(150.0, t0), conc, None, load, t0);
+    assert_eq!(run.rejected, 0);
+    assert_eq!(run.top, 150.0);
+    assert!(run.secs < 1.2, "{run:?}");
+}
+
+#[test]
 fn after_a_storm_the_rate_is_below_the_limit_within_two_seconds() {
     // A client at the ceiling meets a server that allows 20/s.
     let t0 = Instant::now();
@@ -485,15 +521,26 @@ fn concurrency_grows_while_latency_is_flat_and_stops_when_it_rises() {
     // Not saturated: no growth.
     c.succeeded(t0, 1, ms(50), false);
     assert_eq!(c.limit(), START_CONCURRENCY);
-    // One more per round: as many answers as the limit, then one more.
+    // Slow start: one more per saturated answer, so a round doubles it.
     for i in 0..START_CONCURRENCY as u64 {
         c.succeeded(t0 + ms(i), 1, ms(50), true);
     }
-    assert_eq!(c.limit(), START_CONCURRENCY + 1);
+    assert_eq!(c.limit(), 2 * START_CONCURRENCY);
     for i in 0..100 {
         c.succeeded(t0 + ms(i), 1, ms(50), true);
     }
     assert_eq!(c.limit(), 8, "capped at --max-concurrency");
+    // After a 429, one more per round: as many answers as the limit, then one more.
+    let mut after = ConcurrencyPolicy::new(16, false);
+    after.rate_limited();
+    assert_eq!(after.limit(), START_CONCURRENCY - START_CONCURRENCY / 4);
+    let start = after.limit();
+    for i in 0..start as u64 - 1 {
+        after.succeeded(t0 + ms(i), 1, ms(50), true);
+    }
+    assert_eq!(after.limit(), start, "not yet a round");
+    after.succeeded(t0 + ms(10), 1, ms(50), true);
+    assert_eq!(after.limit(), start + 1);
     // Latency triples at the same demand: the server is queueing; the limit comes down,
     // at most once per baseline latency.
     let mut at = t0 + ms(100);
