@@ -358,6 +358,36 @@ pub(crate) fn validate(conn: &Connection, path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The `v1_grants` indexes a writer builds once, when it saves, instead of row by row while a
+/// sync stores its grants: maintaining four more B-trees in random key order was most of the
+/// cost of storing a grant, and `CREATE INDEX` sorts instead. Nothing the writer asks while
+/// building needs them (the upsert uses the unique `(external_id, sync_id)` index, which stays).
+pub(crate) const DEFERRED_INDEXES: &[&str] = &[
+    "idx_grants_resource_type_id_resource_id_v1",
+    "idx_grants_principal_id_v1",
+    "idx_grants_entitlement_id_principal_id_v1",
+    "idx_grants_entitlement_sync_grant_v1",
+];
+
+/// Drops the [`DEFERRED_INDEXES`] (from a build database only; a saved artifact always has them).
+pub(crate) fn drop_deferred_indexes(conn: &Connection) -> Result<()> {
+    for name in DEFERRED_INDEXES {
+        conn.execute_batch(&format!("drop index if exists {name}"))?;
+    }
+    Ok(())
+}
+
+/// Creates the [`DEFERRED_INDEXES`] that are missing (a no-op when none is).
+pub(crate) fn create_deferred_indexes(conn: &Connection) -> Result<()> {
+    let grants = TABLES.iter().filter(|t| t.name == GRANTS);
+    for (name, sql) in grants.flat_map(|t| t.indexes.iter()) {
+        if DEFERRED_INDEXES.contains(name) {
+            conn.execute_batch(sql)?;
+        }
+    }
+    Ok(())
+}
+
 /// Creates every missing table, column and index, leaving everything present untouched.
 ///
 /// On a fresh database this produces exactly the spec's schema. On a file from an older SDK it

@@ -25,6 +25,9 @@
 //!   failed batch leaves no partial rows.
 //! - One transaction per `put_*` call with cached prepared statements; memory does not grow with
 //!   the number of rows (SQLite's page cache is bounded).
+//! - A full or resources-only sync builds without the `v1_grants` indexes nothing asks for
+//!   while building (`schema::DEFERRED_INDEXES`); [`Writer::save`] creates them, after
+//!   retention, so every saved artifact has the SDK's whole schema.
 //! - Rows are upserted on `(external_id, sync_id)`: putting an object twice in one sync keeps one
 //!   row with the latest data.
 
@@ -184,6 +187,11 @@ impl Writer {
     pub fn start_sync(&mut self, sync_type: SyncType) -> Result<SyncId> {
         if let Some(id) = &self.current {
             return Err(Error::SyncInProgress(id.to_string()));
+        }
+        if sync_type != SyncType::Partial {
+            // Built at save instead (`schema::DEFERRED_INDEXES`). A targeted sync stores a
+            // handful of grants: for it, rebuilding them over the whole file would cost more.
+            schema::drop_deferred_indexes(&self.conn)?;
         }
         let id = SyncId::generate();
         let parent: String = if sync_type == SyncType::Partial {
@@ -519,6 +527,9 @@ fn save_in(
     };
     check()?;
     interruptible(&conn, cancelled, || apply_retention(&conn)).map_err(stop)?;
+    check()?;
+    // After retention, so its deletes do not maintain them.
+    interruptible(&conn, cancelled, || schema::create_deferred_indexes(&conn)).map_err(stop)?;
     check()?;
 
     // Compact into a fresh, self-contained file; the build database is then discarded.
@@ -894,6 +905,75 @@ mod tests {
             sync_run_column(&w.conn, sync.as_str(), "grants_backfilled").as_deref(),
             Some("1")
         );
+    }
+
+    fn index_names(conn: &Connection) -> Vec<String> {
+        let mut stmt = conn
+            .prepare("select name from sqlite_master where type = 'index' and sql is not null order by name")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn saved_artifacts_have_every_index_the_deferred_ones_too() {
+        let spec = {
+            let c = Connection::open_in_memory().unwrap();
+            schema::ensure(&c, Path::new(":memory:")).unwrap();
+            index_names(&c)
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("a.c1z");
+        let ent = Entitlement {
+            id: "group:g1:member".into(),
+            resource: Some(resource("group", "g1")),
+            ..Default::default()
+        };
+        // Fresh, then appended to, then a targeted sync (which keeps them while building).
+        for (round, kind) in [SyncType::Full, SyncType::Full, SyncType::Partial]
+            .into_iter()
+            .enumerate()
+        {
+            let mut w = Writer::open(&out).unwrap();
+            w.start_sync(kind).unwrap();
+            let building = index_names(w.connection());
+            for name in schema::DEFERRED_INDEXES {
+                let present = building.iter().any(|n| n == name);
+                assert_eq!(
+                    present,
+                    kind == SyncType::Partial,
+                    "{name} in round {round}"
+                );
+            }
+            w.put_resources(&[resource("group", "g1"), resource("user", "u1")])
+                .unwrap();
+            w.put_entitlements(std::slice::from_ref(&ent)).unwrap();
+            w.put_grants(&[Grant {
+                id: format!("group:g1:member:user:u{round}"),
+                entitlement: Some(ent.clone()),
+                principal: Some(resource("user", "u1")),
+                ..Default::default()
+            }])
+            .unwrap();
+            w.finish_sync().unwrap();
+            w.save().unwrap();
+            let db = dir.path().join(format!("round{round}.db"));
+            container::decompress(&out, &db).unwrap();
+            let saved = Connection::open(&db).unwrap();
+            assert_eq!(index_names(&saved), spec, "round {round}");
+            // And the indexes are usable: the SDK's lookup by entitlement finds the grant.
+            let n: i64 = saved
+                .query_row(
+                    "select count(*) from v1_grants indexed by \
+                     idx_grants_entitlement_id_principal_id_v1 where entitlement_id = ?1",
+                    ["group:g1:member"],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert!(n >= 1, "round {round}: {n}");
+        }
     }
 
     #[test]
