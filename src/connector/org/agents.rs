@@ -16,6 +16,7 @@ use async_trait::async_trait;
 use tracing::warn;
 
 use super::model::{Agent, AgentPermission, AgentRole, Principal};
+use super::provision::{self, agents::Roles};
 use super::snapshot::{AgentEntry, Snapshot, slice_page};
 use super::{agent_type, id_of, types, workspace_type};
 use crate::baton::annotations::pack;
@@ -270,11 +271,11 @@ impl ResourceSyncer for AgentSyncer {
         principal: &v2::Resource,
         entitlement: &v2::Entitlement,
     ) -> Result<(Vec<v2::Grant>, Vec<prost_types::Any>), ConnectorError> {
-        super::provision::agents::grant(&self.snapshot, principal, entitlement).await
+        provision::grant::<Roles>(&self.snapshot, principal, entitlement).await
     }
 
     async fn revoke(&self, grant: &v2::Grant) -> Result<Vec<prost_types::Any>, ConnectorError> {
-        super::provision::agents::revoke(&self.snapshot, grant).await
+        provision::revoke::<Roles>(&self.snapshot, grant).await
     }
 }
 

@@ -12,6 +12,7 @@ use prost_types::Any;
 
 use super::id_of;
 use super::model::GroupRole;
+use super::provision::{self, groups::Memberships};
 use super::snapshot::{GroupEntry, Snapshot, slice_iter};
 use crate::baton::resource::{self, ProfileValue};
 use crate::baton::{ConnectorError, Page, PageRequest, ResourceSyncer, ids};
@@ -155,11 +156,11 @@ impl ResourceSyncer for OrgGroupSyncer {
         principal: &v2::Resource,
         entitlement: &v2::Entitlement,
     ) -> Result<(Vec<v2::Grant>, Vec<Any>), ConnectorError> {
-        super::provision::groups::grant(&self.snapshot, principal, entitlement).await
+        provision::grant::<Memberships>(&self.snapshot, principal, entitlement).await
     }
 
     async fn revoke(&self, grant: &v2::Grant) -> Result<Vec<Any>, ConnectorError> {
-        super::provision::groups::revoke(&self.snapshot, grant).await
+        provision::revoke::<Memberships>(&self.snapshot, grant).await
     }
 }
 
