@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use super::no_such;
 use super::snapshot::{Snapshot, slice_iter};
 use super::{bot_type, types};
 use crate::baton::annotations::pack;
@@ -93,12 +94,7 @@ impl ResourceSyncer for BotSyncer {
             .bots
             .get(&id.resource)
             .map(|name| bot_resource(&id.resource, name.as_deref()))
-            .ok_or_else(|| {
-                ConnectorError::not_found(format!(
-                    "no guest bot \"{}\" in any workspace",
-                    crate::text::one_line(&id.resource)
-                ))
-            })
+            .ok_or_else(|| no_such("guest bot", &id.resource, " in any workspace"))
     }
 
     async fn entitlements(

@@ -12,6 +12,7 @@ use prost_types::Any;
 
 use super::id_of;
 use super::model::GroupRole;
+use super::no_such;
 use super::provision::{self, groups::Memberships};
 use super::snapshot::{GroupEntry, Snapshot, slice_iter};
 use crate::baton::resource::{self, ProfileValue};
@@ -39,12 +40,7 @@ impl OrgGroupSyncer {
             .iter()
             .find(|g| g.group.id == id)
             .cloned()
-            .ok_or_else(|| {
-                ConnectorError::not_found(format!(
-                    "no permission group \"{}\" in any workspace",
-                    crate::text::one_line(id)
-                ))
-            })
+            .ok_or_else(|| no_such("permission group", id, " in any workspace"))
     }
 }
 

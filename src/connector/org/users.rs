@@ -15,6 +15,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use prost_types::Any;
 
+use super::no_such;
 use super::snapshot::{Person, Snapshot, slice_iter};
 use crate::baton::resource::{self, ProfileValue, UserSpec};
 use crate::baton::{Code, ConnectorError, Page, PageRequest, ResourceSyncer};
@@ -163,12 +164,7 @@ impl ResourceSyncer for OrgUserSyncer {
             .persons
             .get(&id.resource)
             .map(|p| admin_user_resource(&id.resource, p))
-            .ok_or_else(|| {
-                ConnectorError::not_found(format!(
-                    "no user \"{}\" in SCIM or any workspace",
-                    crate::text::one_line(&id.resource)
-                ))
-            })
+            .ok_or_else(|| no_such("user", &id.resource, " in SCIM or any workspace"))
     }
 
     async fn entitlements(

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use super::no_such;
 use super::snapshot::{Snapshot, slice_page};
 use super::{bot_type, id_of, model::Space, types, workspace_type};
 use crate::baton::annotations::pack;
@@ -84,12 +85,7 @@ impl ResourceSyncer for WorkspaceSyncer {
             .iter()
             .find(|s| s.id == id.resource)
             .map(workspace_resource)
-            .ok_or_else(|| {
-                ConnectorError::not_found(format!(
-                    "no workspace \"{}\" in the organization",
-                    crate::text::one_line(&id.resource)
-                ))
-            })
+            .ok_or_else(|| no_such("workspace", &id.resource, " in the organization"))
     }
 
     async fn entitlements(
