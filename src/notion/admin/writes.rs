@@ -15,6 +15,7 @@ use super::decode;
 use super::endpoint::{AdminCall, AdminEndpoint};
 use super::models::*;
 use crate::notion::Error;
+use crate::notion::request::Template as _;
 
 /// An agent's administrative status (`PATCH …/agents/{id}/status`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
