@@ -362,13 +362,9 @@ async fn a_sync_over_grpc_equals_the_in_process_one() {
     let sim = org_sim(vec![SimAdminToken::all_scopes(ADMIN_TOKEN)]).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let local = dir.path().join("local.c1z");
-    sync_to_file(
-        &Local::new(both_views(&sim, ADMIN_TOKEN)),
-        &local,
-        SyncOptions::default(),
-    )
-    .await
-    .expect("in-process sync");
+    sync_both_into(&sim, ADMIN_TOKEN, &local)
+        .await
+        .expect("in-process sync");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("binds");
@@ -411,13 +407,9 @@ async fn a_missing_scope_is_one_line_naming_it_and_keeps_the_artifact() {
     let out = dir.path().join("sync.c1z");
     sync_into(&sim, &out).await.expect("a SCIM-only sync first");
     let before = std::fs::read(&out).expect("artifact");
-    let err = sync_to_file(
-        &Local::new(both_views(&sim, ADMIN_TOKEN)),
-        &out,
-        SyncOptions::default(),
-    )
-    .await
-    .expect_err("the users listing is refused");
+    let err = sync_both_into(&sim, ADMIN_TOKEN, &out)
+        .await
+        .expect_err("the users listing is refused");
     let text = format!("{:#}", anyhow::Error::from(err));
     assert!(text.contains("user:read"), "{text}");
     assert!(!text.contains('\n'), "one line: {text}");
@@ -489,13 +481,9 @@ async fn diff_shows_revoked_tokens_and_ai_connections() {
     let sim = org_sim(vec![SimAdminToken::all_scopes(ADMIN_TOKEN)]).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("org.c1z");
-    sync_to_file(
-        &Local::new(both_views(&sim, ADMIN_TOKEN)),
-        &out,
-        SyncOptions::default(),
-    )
-    .await
-    .expect("first sync");
+    sync_both_into(&sim, ADMIN_TOKEN, &out)
+        .await
+        .expect("first sync");
     let admin = admin_client(&sim, ADMIN_TOKEN);
     admin
         .revoke_personal_access_token(S1, "7a700000-0000-4000-8000-000000000001")
@@ -505,13 +493,9 @@ async fn diff_shows_revoked_tokens_and_ai_connections() {
         .revoke_mcp_connection("cursor:team/acme", FRANK, S2)
         .await
         .expect("revokes the connection");
-    sync_to_file(
-        &Local::new(both_views(&sim, ADMIN_TOKEN)),
-        &out,
-        SyncOptions::default(),
-    )
-    .await
-    .expect("second sync");
+    sync_both_into(&sim, ADMIN_TOKEN, &out)
+        .await
+        .expect("second sync");
     let report = diff(&out, None).expect("diff");
     let cursor = format!("{S2}/cursor%3Ateam%2Facme");
     let removed: Vec<(String, String)> = report

@@ -11,8 +11,7 @@ use std::time::Duration;
 
 use baton_notion::baton::annotations::{find, has};
 use baton_notion::baton::resource::grant;
-use baton_notion::baton::sync::{SyncOptions, sync_to_file};
-use baton_notion::baton::{Local, ids};
+use baton_notion::baton::ids;
 use baton_notion::pb::v2;
 use baton_notion::sim::admin::{AgentRole, GroupRole, Organization, PatStatus, Principal};
 use baton_notion::sim::{Dataset, SimConfig, SimHandle};
@@ -110,13 +109,7 @@ fn writes(sim: &SimHandle) -> usize {
 /// A fresh sync (new connector, both tokens) into `dir`; its ids.
 async fn fresh_sync(sim: &SimHandle, dir: &std::path::Path, name: &str) -> Ids {
     let out = dir.join(name);
-    sync_to_file(
-        &Local::new(both_views(sim, ADMIN_TOKEN)),
-        &out,
-        SyncOptions::default(),
-    )
-    .await
-    .expect("sync");
+    sync_both_into(sim, ADMIN_TOKEN, &out).await.expect("sync");
     ids_of(&out)
 }
 

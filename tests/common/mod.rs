@@ -69,6 +69,16 @@ pub async fn sync_into(sim: &SimHandle, out: &Path) -> Result<SyncReport, SyncEr
     sync_to_file(&Local::new(c), out, SyncOptions::default()).await
 }
 
+/// Syncs both views of `sim` (the organization's over `admin_token`) into `out` in-process.
+pub async fn sync_both_into(
+    sim: &SimHandle,
+    admin_token: &str,
+    out: &Path,
+) -> Result<SyncReport, SyncError> {
+    let c = both_views(sim, admin_token);
+    sync_to_file(&Local::new(c), out, SyncOptions::default()).await
+}
+
 /// Ids of everything in the latest sync of a `.c1z`.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Ids {
