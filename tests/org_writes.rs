@@ -10,8 +10,8 @@ mod common;
 use std::time::Duration;
 
 use baton_notion::baton::annotations::{find, has};
-use baton_notion::baton::resource::grant;
 use baton_notion::baton::ids;
+use baton_notion::baton::resource::grant;
 use baton_notion::pb::v2;
 use baton_notion::sim::admin::{AgentRole, GroupRole, Organization, PatStatus, Principal};
 use baton_notion::sim::{Dataset, SimConfig, SimHandle};

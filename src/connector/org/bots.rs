@@ -7,7 +7,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::no_such;
-use super::snapshot::{Snapshot, slice_iter};
+use super::slices::slice_iter;
+use super::snapshot::Snapshot;
 use super::{bot_type, types};
 use crate::baton::annotations::pack;
 use crate::baton::resource::{self, ProfileValue};

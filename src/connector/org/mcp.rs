@@ -11,7 +11,8 @@ use async_trait::async_trait;
 
 use super::ids::{mcp_client_id, parse_mcp_client_id};
 use super::no_such;
-use super::snapshot::{McpApp, McpGrant, Snapshot, slice_page};
+use super::slices::slice_page;
+use super::snapshot::{McpApp, McpGrant, Snapshot};
 use super::{id_of, mcp_client_type, rfc3339, types};
 use crate::baton::annotations::pack;
 use crate::baton::resource::{self, ProfileValue};

@@ -27,6 +27,7 @@ pub mod ids;
 pub mod mcp;
 pub mod model;
 pub mod provision;
+pub mod slices;
 pub mod snapshot;
 pub mod tokens;
 pub mod users;
@@ -227,7 +228,7 @@ pub(crate) async fn list_in_space<T: Clone>(
         .get(&space.resource)
         .map(Vec::as_slice)
         .unwrap_or_default();
-    let (items, next) = snapshot::slice_page(list, &page.token, page.size)?;
+    let (items, next) = slices::slice_page(list, &page.token, page.size)?;
     Ok(Page::more(
         items.iter().map(|t| build(&space.resource, t)).collect(),
         next,

@@ -16,7 +16,8 @@ use async_trait::async_trait;
 use prost_types::Any;
 
 use super::no_such;
-use super::snapshot::{Person, Snapshot, slice_iter};
+use super::slices::slice_iter;
+use super::snapshot::{Person, Snapshot};
 use crate::baton::resource::{self, ProfileValue, UserSpec};
 use crate::baton::{Code, ConnectorError, Page, PageRequest, ResourceSyncer};
 use crate::connector::users::UserSyncer;

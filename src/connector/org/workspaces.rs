@@ -9,7 +9,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::no_such;
-use super::snapshot::{Snapshot, slice_page};
+use super::slices::slice_page;
+use super::snapshot::Snapshot;
 use super::{bot_type, id_of, model::Space, types, workspace_type};
 use crate::baton::annotations::pack;
 use crate::baton::resource::{self, ProfileValue};
