@@ -165,11 +165,7 @@ impl Lenient<'_> for BoolLike {
         }
     }
     fn from_i64(v: i64) -> Option<bool> {
-        match v {
-            0 => Some(false),
-            1 => Some(true),
-            _ => None,
-        }
+        u64::try_from(v).ok().and_then(Self::from_u64)
     }
     fn from_u64(v: u64) -> Option<bool> {
         match v {
