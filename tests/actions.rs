@@ -18,12 +18,10 @@ mod admin;
 mod common;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
-use baton_notion::baton::Local;
 use baton_notion::baton::actions::fields;
-use baton_notion::baton::server::{PROVISIONING_DISABLED, ServeOptions, serve};
+use baton_notion::baton::server::PROVISIONING_DISABLED;
 use baton_notion::pb::c1::connectorapi::baton::v1 as api;
 use baton_notion::pb::v2;
 use baton_notion::sim::{Dataset, SimConfig, SimHandle};
@@ -77,27 +75,7 @@ fn reply_bool(resp: &Option<Struct>, key: &str) -> Option<bool> {
 
 /// The connector over gRPC on loopback, in this process.
 async fn serve_actions(sim: &SimHandle, provisioning: bool) -> (SocketAddr, Channel) {
-    let connector = connector(sim, &SimConfig::default().token);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("binds");
-    let addr = listener.local_addr().expect("addr");
-    let opts = ServeOptions {
-        provisioning,
-        ..ServeOptions::default()
-    };
-    tokio::spawn(serve(
-        listener,
-        Arc::new(Local::new(connector)),
-        opts,
-        std::future::pending(),
-    ));
-    let channel = Channel::from_shared(format!("http://{addr}"))
-        .expect("url")
-        .connect()
-        .await
-        .expect("connects");
-    (addr, channel)
+    serve_in_process(connector(sim, &SimConfig::default().token), provisioning).await
 }
 
 #[tokio::test]
@@ -343,9 +321,7 @@ fn binary_env(sim: &SimHandle) -> Vec<(&'static str, String)> {
 }
 
 async fn run(sim: &SimHandle, args: &[&str]) -> std::process::Output {
-    let env = binary_env(sim);
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    run_binary_async(args, &env).await
+    run_with_env(args, &binary_env(sim)).await
 }
 
 #[tokio::test]
@@ -432,26 +408,17 @@ async fn the_one_shot_flags_list_and_invoke() {
 
 #[tokio::test]
 async fn a_service_mode_action_task_runs_and_reports() {
-    use common::fake_c1::{CLIENT_ID, FakeC1};
+    use common::fake_c1::FakeC1;
     use prost::Message as _;
     let sim = start(Dataset::reference(), SimConfig::default()).await;
     let fake = FakeC1::start().await;
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("ca.pem"), &fake.ca_pem).expect("ca written");
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_baton-notion"))
-        .args(["--base-url", &sim.base_url(), "--provisioning"])
-        .env_remove("RUST_LOG")
-        .env("BATON_SCIM_TOKEN", SimConfig::default().token)
-        .env("BATON_CLIENT_ID", CLIENT_ID)
-        .env("BATON_CLIENT_SECRET", &fake.secret)
-        .env("BATON_C1_API_HOST", &fake.api_host)
-        .env("BATON_C1_CA_CERT", dir.path().join("ca.pem"))
-        .env("BATON_HOST_ID", "test-host")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the daemon starts");
+    let mut child = spawn_service(
+        &fake,
+        dir.path(),
+        &["--base-url", &sim.base_url()],
+        &[("BATON_SCIM_TOKEN", SimConfig::default().token)],
+    );
     let task = |id: &str, t: api::task::TaskType| api::Task {
         id: id.to_owned(),
         task_type: Some(t),

@@ -15,10 +15,7 @@ use baton_notion::baton::annotations::{find, has};
 use baton_notion::baton::c1z::Reader;
 use baton_notion::baton::sync::{SyncOptions, sync_to_file};
 use baton_notion::connector::NotionConnector;
-use baton_notion::notion::admin::{AdminClient, AdminConfig};
-use baton_notion::notion::{self, ClientConfig};
 use baton_notion::pb::v2;
-use baton_notion::secret::Secret;
 use baton_notion::sim::admin::Organization;
 use baton_notion::sim::{Dataset, SimAdminToken, SimConfig, SimHandle};
 use common::*;
@@ -52,27 +49,6 @@ async fn org_sim(tokens: Vec<SimAdminToken>) -> SimHandle {
         ..SimConfig::default()
     };
     start(dataset, config).await
-}
-
-fn admin_client(sim: &SimHandle, token: &str) -> AdminClient {
-    init();
-    AdminClient::new(AdminConfig::new(sim.admin_base_url(), Secret::new(token)))
-        .expect("admin client builds")
-}
-
-fn scim_client(sim: &SimHandle) -> notion::Client {
-    notion::Client::new(ClientConfig::new(
-        sim.base_url(),
-        Secret::new(SimConfig::default().token),
-    ))
-    .expect("client builds")
-}
-
-/// Both views merged.
-fn both(sim: &SimHandle) -> Arc<NotionConnector> {
-    Arc::new(
-        NotionConnector::new(scim_client(sim)).with_organization(admin_client(sim, ADMIN_TOKEN)),
-    )
 }
 
 fn s(v: &[String]) -> std::collections::BTreeSet<String> {
@@ -247,7 +223,7 @@ async fn both_tokens_yield_exactly_the_hand_spelled_fixture() {
     let sim = org_sim(vec![SimAdminToken::all_scopes(ADMIN_TOKEN)]).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("org.c1z");
-    let connector = both(&sim);
+    let connector = both_views(&sim, ADMIN_TOKEN);
     let report = sync_to_file(&Local::new(connector.clone()), &out, SyncOptions::default())
         .await
         .expect("sync succeeds");
@@ -386,7 +362,7 @@ async fn a_sync_over_grpc_equals_the_in_process_one() {
     let sim = org_sim(vec![SimAdminToken::all_scopes(ADMIN_TOKEN)]).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let local = dir.path().join("local.c1z");
-    sync_to_file(&Local::new(both(&sim)), &local, SyncOptions::default())
+    sync_both_into(&sim, ADMIN_TOKEN, &local)
         .await
         .expect("in-process sync");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -396,7 +372,7 @@ async fn a_sync_over_grpc_equals_the_in_process_one() {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(serve(
         listener,
-        Arc::new(Local::new(both(&sim))),
+        Arc::new(Local::new(both_views(&sim, ADMIN_TOKEN))),
         ServeOptions::default(),
         async {
             let _ = stopped.await;
@@ -431,7 +407,7 @@ async fn a_missing_scope_is_one_line_naming_it_and_keeps_the_artifact() {
     let out = dir.path().join("sync.c1z");
     sync_into(&sim, &out).await.expect("a SCIM-only sync first");
     let before = std::fs::read(&out).expect("artifact");
-    let err = sync_to_file(&Local::new(both(&sim)), &out, SyncOptions::default())
+    let err = sync_both_into(&sim, ADMIN_TOKEN, &out)
         .await
         .expect_err("the users listing is refused");
     let text = format!("{:#}", anyhow::Error::from(err));
@@ -505,7 +481,7 @@ async fn diff_shows_revoked_tokens_and_ai_connections() {
     let sim = org_sim(vec![SimAdminToken::all_scopes(ADMIN_TOKEN)]).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("org.c1z");
-    sync_to_file(&Local::new(both(&sim)), &out, SyncOptions::default())
+    sync_both_into(&sim, ADMIN_TOKEN, &out)
         .await
         .expect("first sync");
     let admin = admin_client(&sim, ADMIN_TOKEN);
@@ -517,7 +493,7 @@ async fn diff_shows_revoked_tokens_and_ai_connections() {
         .revoke_mcp_connection("cursor:team/acme", FRANK, S2)
         .await
         .expect("revokes the connection");
-    sync_to_file(&Local::new(both(&sim)), &out, SyncOptions::default())
+    sync_both_into(&sim, ADMIN_TOKEN, &out)
         .await
         .expect("second sync");
     let report = diff(&out, None).expect("diff");

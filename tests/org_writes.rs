@@ -7,19 +7,12 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use baton_notion::baton::annotations::{find, has};
+use baton_notion::baton::ids;
 use baton_notion::baton::resource::grant;
-use baton_notion::baton::server::{ServeOptions, serve};
-use baton_notion::baton::sync::{SyncOptions, sync_to_file};
-use baton_notion::baton::{Local, ids};
-use baton_notion::connector::NotionConnector;
-use baton_notion::notion::admin::{AdminClient, AdminConfig};
-use baton_notion::notion::{self, ClientConfig};
 use baton_notion::pb::v2;
-use baton_notion::secret::Secret;
 use baton_notion::sim::admin::{AgentRole, GroupRole, Organization, PatStatus, Principal};
 use baton_notion::sim::{Dataset, SimConfig, SimHandle};
 use common::*;
@@ -58,42 +51,9 @@ async fn org_sim() -> SimHandle {
     start(dataset, config).await
 }
 
-fn both(sim: &SimHandle, admin_token: &str) -> Arc<NotionConnector> {
-    init();
-    let scim = notion::Client::new(ClientConfig::new(
-        sim.base_url(),
-        Secret::new(SimConfig::default().token),
-    ))
-    .expect("client builds");
-    let admin = AdminClient::new(AdminConfig::new(
-        sim.admin_base_url(),
-        Secret::new(admin_token),
-    ))
-    .expect("admin client builds");
-    Arc::new(NotionConnector::new(scim).with_organization(admin))
-}
-
 /// The connector over gRPC on loopback, provisioning on.
 async fn grpc(sim: &SimHandle, admin_token: &str) -> Channel {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("binds");
-    let addr = listener.local_addr().expect("addr");
-    let opts = ServeOptions {
-        provisioning: true,
-        ..ServeOptions::default()
-    };
-    tokio::spawn(serve(
-        listener,
-        Arc::new(Local::new(both(sim, admin_token))),
-        opts,
-        std::future::pending(),
-    ));
-    Channel::from_shared(format!("http://{addr}"))
-        .expect("url")
-        .connect()
-        .await
-        .expect("connects")
+    serve_in_process(both_views(sim, admin_token), true).await.1
 }
 
 fn org(sim: &SimHandle) -> Organization {
@@ -149,13 +109,7 @@ fn writes(sim: &SimHandle) -> usize {
 /// A fresh sync (new connector, both tokens) into `dir`; its ids.
 async fn fresh_sync(sim: &SimHandle, dir: &std::path::Path, name: &str) -> Ids {
     let out = dir.join(name);
-    sync_to_file(
-        &Local::new(both(sim, ADMIN_TOKEN)),
-        &out,
-        SyncOptions::default(),
-    )
-    .await
-    .expect("sync");
+    sync_both_into(sim, ADMIN_TOKEN, &out).await.expect("sync");
     ids_of(&out)
 }
 
@@ -233,9 +187,7 @@ fn binary_env(sim: &SimHandle) -> Vec<(&'static str, String)> {
 }
 
 async fn run(sim: &SimHandle, args: &[&str]) -> std::process::Output {
-    let env = binary_env(sim);
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    run_binary_async(args, &env).await
+    run_with_env(args, &binary_env(sim)).await
 }
 
 fn ok(out: &std::process::Output) -> String {
@@ -610,26 +562,11 @@ async fn a_token_without_the_write_scope_changes_nothing() {
 #[tokio::test]
 async fn a_service_mode_revoke_task_revokes_the_connection() {
     use baton_notion::pb::c1::connectorapi::baton::v1 as api;
-    use common::fake_c1::{CLIENT_ID, FakeC1};
+    use common::fake_c1::FakeC1;
     let sim = org_sim().await;
     let fake = FakeC1::start().await;
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("ca.pem"), &fake.ca_pem).expect("ca written");
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_baton-notion"));
-    cmd.arg("--provisioning")
-        .env_remove("RUST_LOG")
-        .env("BATON_CLIENT_ID", CLIENT_ID)
-        .env("BATON_CLIENT_SECRET", &fake.secret)
-        .env("BATON_C1_API_HOST", &fake.api_host)
-        .env("BATON_C1_CA_CERT", dir.path().join("ca.pem"))
-        .env("BATON_HOST_ID", "test-host")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true);
-    for (k, v) in binary_env(&sim) {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().expect("the daemon starts");
+    let mut child = spawn_service(&fake, dir.path(), &[], &binary_env(&sim));
     let g = grant(
         &ids::resource_id("mcp_client", &format!("{S1}/claude-desktop")),
         "connected",

@@ -44,6 +44,7 @@ use super::error::Error;
 use super::groups::Groups;
 use super::models::{ListResponse, PageShape, decode_page};
 use super::pacing::{LimitConfig, PacingStats};
+use super::request::Template;
 pub(crate) use super::request::{Call, Endpoint};
 use super::retry::RetryConfig;
 pub(crate) use super::stream::stream_resources;

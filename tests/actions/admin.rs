@@ -4,10 +4,6 @@
 //! each call (its record of revoked sessions, its agents listing).
 
 use super::*;
-use baton_notion::connector::NotionConnector;
-use baton_notion::notion::admin::{AdminClient, AdminConfig};
-use baton_notion::notion::{self, ClientConfig};
-use baton_notion::secret::Secret;
 use baton_notion::sim::admin::{ALL_SCOPES, Organization, reference_ids as org};
 use baton_notion::sim::{DEFAULT_ADMIN_TOKEN, SimAdminToken};
 
@@ -38,43 +34,10 @@ async fn org_sim() -> SimHandle {
     start(dataset, config).await
 }
 
-fn admin_client(sim: &SimHandle, token: &str) -> AdminClient {
-    init();
-    AdminClient::new(AdminConfig::new(sim.admin_base_url(), Secret::new(token)))
-        .expect("admin client builds")
-}
-
-/// Both views, the organization's over `admin_token`.
-fn both(sim: &SimHandle, admin_token: &str) -> NotionConnector {
-    init();
-    let scim = notion::Client::new(ClientConfig::new(
-        sim.base_url(),
-        Secret::new(SimConfig::default().token),
-    ))
-    .expect("client builds");
-    NotionConnector::new(scim).with_organization(admin_client(sim, admin_token))
-}
-
 async fn serve_org(sim: &SimHandle, admin_token: &str, provisioning: bool) -> Channel {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+    serve_in_process(both_views(sim, admin_token), provisioning)
         .await
-        .expect("binds");
-    let addr = listener.local_addr().expect("addr");
-    let opts = ServeOptions {
-        provisioning,
-        ..ServeOptions::default()
-    };
-    tokio::spawn(serve(
-        listener,
-        Arc::new(Local::new(Arc::new(both(sim, admin_token)))),
-        opts,
-        std::future::pending(),
-    ));
-    Channel::from_shared(format!("http://{addr}"))
-        .expect("url")
-        .connect()
-        .await
-        .expect("connects")
+        .1
 }
 
 fn agent_args(agent: &str, workspace: Option<&str>) -> Struct {
@@ -381,9 +344,7 @@ fn org_env(sim: &SimHandle) -> Vec<(&'static str, String)> {
 }
 
 async fn run_org(sim: &SimHandle, args: &[&str]) -> std::process::Output {
-    let env = org_env(sim);
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    run_binary_async(args, &env).await
+    run_with_env(args, &org_env(sim)).await
 }
 
 #[tokio::test]
@@ -479,28 +440,21 @@ async fn the_one_shot_flags_run_the_admin_actions() {
 
 #[tokio::test]
 async fn a_service_mode_task_disables_an_agent() {
-    use common::fake_c1::{CLIENT_ID, FakeC1};
+    use common::fake_c1::FakeC1;
     use prost::Message as _;
     let sim = org_sim().await;
     let fake = FakeC1::start().await;
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("ca.pem"), &fake.ca_pem).expect("ca written");
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_baton-notion"))
-        .args(["--base-url", &sim.base_url(), "--provisioning"])
-        .env_remove("RUST_LOG")
-        .env("BATON_SCIM_TOKEN", SimConfig::default().token)
-        .env("BATON_ADMIN_TOKEN", DEFAULT_ADMIN_TOKEN)
-        .env("BATON_ADMIN_BASE_URL", sim.admin_base_url())
-        .env("BATON_CLIENT_ID", CLIENT_ID)
-        .env("BATON_CLIENT_SECRET", &fake.secret)
-        .env("BATON_C1_API_HOST", &fake.api_host)
-        .env("BATON_C1_CA_CERT", dir.path().join("ca.pem"))
-        .env("BATON_HOST_ID", "test-host")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the daemon starts");
+    let mut child = spawn_service(
+        &fake,
+        dir.path(),
+        &["--base-url", &sim.base_url()],
+        &[
+            ("BATON_SCIM_TOKEN", SimConfig::default().token),
+            ("BATON_ADMIN_TOKEN", DEFAULT_ADMIN_TOKEN.to_owned()),
+            ("BATON_ADMIN_BASE_URL", sim.admin_base_url()),
+        ],
+    );
     let task = |id: &str, t: api::task::TaskType| api::Task {
         id: id.to_owned(),
         task_type: Some(t),

@@ -1,8 +1,13 @@
 //! Helpers shared by the integration tests: start the simulator, sync from it in-process, run
-//! the real binary, read artifacts.
+//! the real binary, read artifacts; serve the connector ([`grpc`]).
 #![allow(dead_code)]
 
 pub mod fake_c1;
+pub mod grpc;
+
+// Not every test binary serves the connector.
+#[allow(unused_imports)]
+pub use grpc::{run_with_env, serve_in_process, spawn_service};
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -13,6 +18,7 @@ use baton_notion::baton::Local;
 use baton_notion::baton::c1z::Reader;
 use baton_notion::baton::sync::{SyncError, SyncOptions, SyncReport, sync_to_file};
 use baton_notion::connector::NotionConnector;
+use baton_notion::notion::admin::{AdminClient, AdminConfig};
 use baton_notion::notion::{self, ClientConfig};
 use baton_notion::secret::Secret;
 use baton_notion::sim::{Dataset, SimConfig, SimHandle, Simulator};
@@ -38,10 +44,38 @@ pub fn connector(sim: &SimHandle, token: &str) -> Arc<NotionConnector> {
     Arc::new(NotionConnector::new(client))
 }
 
+/// An Admin API client talking to `sim` with `token`.
+pub fn admin_client(sim: &SimHandle, token: &str) -> AdminClient {
+    init();
+    AdminClient::new(AdminConfig::new(sim.admin_base_url(), Secret::new(token)))
+        .expect("admin client builds")
+}
+
+/// Both views of `sim`: SCIM with the simulator's token, the organization's over `admin_token`.
+pub fn both_views(sim: &SimHandle, admin_token: &str) -> Arc<NotionConnector> {
+    init();
+    let scim = notion::Client::new(ClientConfig::new(
+        sim.base_url(),
+        Secret::new(SimConfig::default().token),
+    ))
+    .expect("client builds");
+    Arc::new(NotionConnector::new(scim).with_organization(admin_client(sim, admin_token)))
+}
+
 /// Syncs from `sim` into `out` in-process.
 pub async fn sync_into(sim: &SimHandle, out: &Path) -> Result<SyncReport, SyncError> {
     let token = SimConfig::default().token;
     let c = connector(sim, &token);
+    sync_to_file(&Local::new(c), out, SyncOptions::default()).await
+}
+
+/// Syncs both views of `sim` (the organization's over `admin_token`) into `out` in-process.
+pub async fn sync_both_into(
+    sim: &SimHandle,
+    admin_token: &str,
+    out: &Path,
+) -> Result<SyncReport, SyncError> {
+    let c = both_views(sim, admin_token);
     sync_to_file(&Local::new(c), out, SyncOptions::default()).await
 }
 

@@ -16,7 +16,10 @@ use async_trait::async_trait;
 use tracing::warn;
 
 use super::model::{Agent, AgentPermission, AgentRole, Principal};
-use super::snapshot::{AgentEntry, Snapshot, slice_page};
+use super::no_such;
+use super::provision::{self, agents::Roles};
+use super::slices::slice_page;
+use super::snapshot::{AgentEntry, Snapshot};
 use super::{agent_type, id_of, types, workspace_type};
 use crate::baton::annotations::pack;
 use crate::baton::resource::{self, ProfileValue};
@@ -87,12 +90,7 @@ impl AgentSyncer {
             .flatten()
             .find(|e| e.agent.id == id)
             .cloned()
-            .ok_or_else(|| {
-                ConnectorError::not_found(format!(
-                    "no live custom agent \"{}\"",
-                    crate::text::one_line(id)
-                ))
-            })
+            .ok_or_else(|| no_such("live custom agent", id, ""))
     }
 }
 
@@ -216,19 +214,10 @@ impl ResourceSyncer for AgentSyncer {
         parent: Option<&v2::ResourceId>,
         page: &PageRequest,
     ) -> Result<Page<v2::Resource>, ConnectorError> {
-        let Some(space) = parent.filter(|p| p.resource_type == types::WORKSPACE) else {
-            return Ok(Page::empty());
-        };
-        let agents = self.snapshot.agents().await?;
-        let list = agents
-            .get(&space.resource)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        let (items, next) = slice_page(list, &page.token, page.size)?;
-        Ok(Page::more(
-            items.iter().map(|e| agent_resource(&e.agent)).collect(),
-            next,
-        ))
+        super::list_in_space(parent, page, self.snapshot.agents(), |_, e| {
+            agent_resource(&e.agent)
+        })
+        .await
     }
 
     async fn get(
@@ -270,11 +259,11 @@ impl ResourceSyncer for AgentSyncer {
         principal: &v2::Resource,
         entitlement: &v2::Entitlement,
     ) -> Result<(Vec<v2::Grant>, Vec<prost_types::Any>), ConnectorError> {
-        super::provision::agents::grant(&self.snapshot, principal, entitlement).await
+        provision::grant::<Roles>(&self.snapshot, principal, entitlement).await
     }
 
     async fn revoke(&self, grant: &v2::Grant) -> Result<Vec<prost_types::Any>, ConnectorError> {
-        super::provision::agents::revoke(&self.snapshot, grant).await
+        provision::revoke::<Roles>(&self.snapshot, grant).await
     }
 }
 

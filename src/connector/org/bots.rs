@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::snapshot::{Snapshot, slice_iter};
+use super::no_such;
+use super::slices::slice_iter;
+use super::snapshot::Snapshot;
 use super::{bot_type, types};
 use crate::baton::annotations::pack;
 use crate::baton::resource::{self, ProfileValue};
@@ -93,12 +95,7 @@ impl ResourceSyncer for BotSyncer {
             .bots
             .get(&id.resource)
             .map(|name| bot_resource(&id.resource, name.as_deref()))
-            .ok_or_else(|| {
-                ConnectorError::not_found(format!(
-                    "no guest bot \"{}\" in any workspace",
-                    crate::text::one_line(&id.resource)
-                ))
-            })
+            .ok_or_else(|| no_such("guest bot", &id.resource, " in any workspace"))
     }
 
     async fn entitlements(

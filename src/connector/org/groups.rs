@@ -12,7 +12,10 @@ use prost_types::Any;
 
 use super::id_of;
 use super::model::GroupRole;
-use super::snapshot::{GroupEntry, Snapshot, slice_iter};
+use super::no_such;
+use super::provision::{self, groups::Memberships};
+use super::slices::slice_iter;
+use super::snapshot::{GroupEntry, Snapshot};
 use crate::baton::resource::{self, ProfileValue};
 use crate::baton::{ConnectorError, Page, PageRequest, ResourceSyncer, ids};
 use crate::connector::{group_type, types as scim_types, user_type};
@@ -38,12 +41,7 @@ impl OrgGroupSyncer {
             .iter()
             .find(|g| g.group.id == id)
             .cloned()
-            .ok_or_else(|| {
-                ConnectorError::not_found(format!(
-                    "no permission group \"{}\" in any workspace",
-                    crate::text::one_line(id)
-                ))
-            })
+            .ok_or_else(|| no_such("permission group", id, " in any workspace"))
     }
 }
 
@@ -155,11 +153,11 @@ impl ResourceSyncer for OrgGroupSyncer {
         principal: &v2::Resource,
         entitlement: &v2::Entitlement,
     ) -> Result<(Vec<v2::Grant>, Vec<Any>), ConnectorError> {
-        super::provision::groups::grant(&self.snapshot, principal, entitlement).await
+        provision::grant::<Memberships>(&self.snapshot, principal, entitlement).await
     }
 
     async fn revoke(&self, grant: &v2::Grant) -> Result<Vec<Any>, ConnectorError> {
-        super::provision::groups::revoke(&self.snapshot, grant).await
+        provision::revoke::<Memberships>(&self.snapshot, grant).await
     }
 }
 

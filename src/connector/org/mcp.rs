@@ -10,7 +10,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::ids::{mcp_client_id, parse_mcp_client_id};
-use super::snapshot::{McpApp, McpGrant, Snapshot, slice_page};
+use super::no_such;
+use super::slices::slice_page;
+use super::snapshot::{McpApp, McpGrant, Snapshot};
 use super::{id_of, mcp_client_type, rfc3339, types};
 use crate::baton::annotations::pack;
 use crate::baton::resource::{self, ProfileValue};
@@ -33,12 +35,7 @@ impl McpSyncer {
     }
 
     async fn find(&self, id: &str) -> Result<McpApp, ConnectorError> {
-        let not_found = || {
-            ConnectorError::not_found(format!(
-                "no AI client \"{}\" connected in the organization",
-                crate::text::one_line(id)
-            ))
-        };
+        let not_found = || no_such("AI client", id, " connected in the organization");
         let (space, key) = parse_mcp_client_id(id).ok_or_else(not_found)?;
         let apps = self.snapshot.mcp().await?;
         apps.get(space)
@@ -122,16 +119,7 @@ impl ResourceSyncer for McpSyncer {
         parent: Option<&v2::ResourceId>,
         page: &PageRequest,
     ) -> Result<Page<v2::Resource>, ConnectorError> {
-        let Some(space) = parent.filter(|p| p.resource_type == types::WORKSPACE) else {
-            return Ok(Page::empty());
-        };
-        let apps = self.snapshot.mcp().await?;
-        let list = apps
-            .get(&space.resource)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        let (items, next) = slice_page(list, &page.token, page.size)?;
-        Ok(Page::more(items.iter().map(mcp_resource).collect(), next))
+        super::list_in_space(parent, page, self.snapshot.mcp(), |_, a| mcp_resource(a)).await
     }
 
     async fn get(

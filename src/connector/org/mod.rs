@@ -27,15 +27,18 @@ pub mod ids;
 pub mod mcp;
 pub mod model;
 pub mod provision;
+pub mod slices;
 pub mod snapshot;
 pub mod tokens;
 pub mod users;
 pub mod workspaces;
 
+use std::collections::BTreeMap;
+use std::future::Future;
 use std::sync::Arc;
 
 use crate::baton::annotations::pack;
-use crate::baton::{ConnectorError, ResourceSyncer, resource};
+use crate::baton::{ConnectorError, Page, PageRequest, ResourceSyncer, resource};
 use crate::notion;
 use crate::pb::v2;
 
@@ -197,6 +200,39 @@ pub fn timestamp(ms: i64) -> prost_types::Timestamp {
 pub fn rfc3339(ms: i64) -> Option<String> {
     chrono::DateTime::from_timestamp_millis(ms)
         .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+}
+
+/// NotFound for `id`, "no {what} "{id}"{place}" (`place` with its leading space, or empty);
+/// the id on one line, as it may come from outside.
+pub(crate) fn no_such(what: &str, id: &str, place: &str) -> ConnectorError {
+    ConnectorError::not_found(format!(
+        "no {what} \"{}\"{place}",
+        crate::text::one_line(id)
+    ))
+}
+
+/// One page of the resources of the workspace `parent` for a type listed under its workspace:
+/// `load` gives them by workspace (it runs only for a workspace parent: the top-level listing
+/// has none), `build` makes each one's resource from its workspace id.
+pub(crate) async fn list_in_space<T: Clone>(
+    parent: Option<&v2::ResourceId>,
+    page: &PageRequest,
+    load: impl Future<Output = Result<Arc<BTreeMap<String, Vec<T>>>, ConnectorError>>,
+    build: impl Fn(&str, &T) -> v2::Resource,
+) -> Result<Page<v2::Resource>, ConnectorError> {
+    let Some(space) = parent.filter(|p| p.resource_type == types::WORKSPACE) else {
+        return Ok(Page::empty());
+    };
+    let by_space = load.await?;
+    let list = by_space
+        .get(&space.resource)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let (items, next) = slices::slice_page(list, &page.token, page.size)?;
+    Ok(Page::more(
+        items.iter().map(|t| build(&space.resource, t)).collect(),
+        next,
+    ))
 }
 
 /// The id a resource (or, for the error, its type) carries.

@@ -5,7 +5,7 @@
 //! created a token", so every syncer would otherwise list the same collections again. Instead
 //! each collection is listed once — one pass over its pages, 100 a page — into memory on first
 //! use (lazily: a sync of `bot` only never lists tokens), and the syncers page over slices of it
-//! with offset tokens. Per-workspace listings run concurrently; the per-item listings the API
+//! with offset tokens ([`super::slices`]). Per-workspace listings run concurrently; the per-item listings the API
 //! forces (members of each group, permissions of each custom agent) run concurrently too. All
 //! of them go through the Admin client's limiter, so `--max-concurrency` and the pacing hold.
 //!
@@ -13,7 +13,8 @@
 //! engine visits) starts a new generation. Generations also expire after [`TTL`], a safety net
 //! for a long-running `serve` or service mode whose caller never lists workspaces.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -22,11 +23,12 @@ use tokio::sync::OnceCell;
 
 use super::admin_err as map_error;
 use super::model::{
-    AdminClient, AdminUserKind, Agent, AgentPermission, GroupMembership, McpClient, PatStatus,
-    PermissionGroup, PersonalAccessToken, Space,
+    AdminClient, AdminPage, AdminUserKind, Agent, AgentPermission, GroupMembership, McpClient,
+    PatStatus, PermissionGroup, PersonalAccessToken, Space,
 };
 use crate::baton::ConnectorError;
 use crate::connector::lock;
+use crate::notion;
 
 /// How long a generation is used before it is listed again.
 pub const TTL: Duration = Duration::from_secs(15 * 60);
@@ -182,10 +184,9 @@ impl Snapshot {
         g.spaces
             .get_or_try_init(|| async {
                 let admin = &self.admin;
-                let mut spaces = admin
+                let mut spaces = self
                     .collect(|c| async move { admin.spaces(c.as_deref()).await })
-                    .await
-                    .map_err(map_error)?;
+                    .await?;
                 spaces.sort_by(|a, b| a.id.cmp(&b.id));
                 spaces.dedup_by(|a, b| a.id == b.id);
                 Ok(Arc::new(spaces))
@@ -194,29 +195,63 @@ impl Snapshot {
             .cloned()
     }
 
+    /// Runs `load` on every item, at most the client's concurrency at a time, and collects the
+    /// results in item order (the first error ends it).
+    async fn bounded<I, T, C, F, Fut>(&self, items: Vec<I>, load: F) -> Result<C, ConnectorError>
+    where
+        F: FnMut(I) -> Fut,
+        Fut: Future<Output = Result<T, ConnectorError>>,
+        C: Default + Extend<T>,
+    {
+        let width = self.admin.max_concurrency().max(1);
+        // The futures are built before the stream runs: a lazily mapped iterator held across
+        // awaits makes the future's lifetimes too general for `Send` (rust#100013).
+        let loads: Vec<_> = items.into_iter().map(load).collect();
+        futures::stream::iter(loads)
+            .buffered(width)
+            .try_collect()
+            .await
+    }
+
     /// Runs `load` for every workspace, concurrently (bounded by the client's limit), and
     /// returns the results by workspace id.
     async fn per_space<T, F, Fut>(&self, load: F) -> Result<BTreeMap<String, T>, ConnectorError>
     where
         F: Fn(String) -> Fut,
-        Fut: std::future::Future<Output = Result<T, ConnectorError>>,
+        Fut: Future<Output = Result<T, ConnectorError>>,
     {
         let spaces = self.spaces().await?;
-        let width = self.admin.max_concurrency().max(1);
-        // The futures are built before the stream runs: a lazily mapped iterator held across
-        // awaits makes the future's lifetimes too general for `Send` (rust#100013).
         let ids: Vec<String> = spaces.iter().map(|s| s.id.clone()).collect();
-        let loads: Vec<_> = ids
-            .into_iter()
-            .map(|id| {
-                let fut = load(id.clone());
-                async move { fut.await.map(|v| (id, v)) }
-            })
-            .collect();
-        futures::stream::iter(loads)
-            .buffered(width)
-            .try_collect()
+        self.bounded(ids, |id| {
+            let fut = load(id.clone());
+            async move { fut.await.map(|v| (id, v)) }
+        })
+        .await
+    }
+
+    /// Every page of one per-workspace listing, for every workspace, by workspace id:
+    /// `fetch(space_id, cursor)` asks for one page.
+    async fn collect_per_space<T, F, Fut>(
+        &self,
+        fetch: F,
+    ) -> Result<BTreeMap<String, Vec<T>>, ConnectorError>
+    where
+        F: Fn(String, Option<String>) -> Fut,
+        Fut: Future<Output = Result<AdminPage<T>, notion::Error>>,
+    {
+        let fetch = &fetch;
+        self.per_space(|space| async move { self.collect(|c| fetch(space.clone(), c)).await })
             .await
+    }
+
+    /// Every page of one listing (`fetch(cursor)` asks for one page), errors mapped for the
+    /// engine.
+    async fn collect<T, F, Fut>(&self, fetch: F) -> Result<Vec<T>, ConnectorError>
+    where
+        F: FnMut(Option<String>) -> Fut,
+        Fut: Future<Output = Result<AdminPage<T>, notion::Error>>,
+    {
+        self.admin.collect(fetch).await.map_err(map_error)
     }
 
     /// Members and guest bots of every workspace.
@@ -226,14 +261,8 @@ impl Snapshot {
             .get_or_try_init(|| async {
                 let admin = &self.admin;
                 let listed = self
-                    .per_space(|space| async move {
-                        let space = &space;
-                        admin
-                            .collect(
-                                |c| async move { admin.space_users(space, c.as_deref()).await },
-                            )
-                            .await
-                            .map_err(map_error)
+                    .collect_per_space(|space, c| async move {
+                        admin.space_users(&space, c.as_deref()).await
                     })
                     .await?;
                 let mut people = People::default();
@@ -284,12 +313,8 @@ impl Snapshot {
             .get_or_try_init(|| async {
                 let admin = &self.admin;
                 let listed = self
-                    .per_space(|space| async move {
-                        let sp = &space;
-                        admin
-                            .collect(|c| async move { admin.groups(sp, c.as_deref()).await })
-                            .await
-                            .map_err(map_error)
+                    .collect_per_space(|space, c| async move {
+                        admin.groups(&space, c.as_deref()).await
                     })
                     .await?;
                 let mut seen = HashSet::new();
@@ -301,27 +326,20 @@ impl Snapshot {
                         }
                     }
                 }
-                let width = admin.max_concurrency().max(1);
-                let loads: Vec<_> = pending
-                    .into_iter()
-                    .map(|(space_id, group)| async move {
+                let entries: Vec<GroupEntry> = self
+                    .bounded(pending, |(space_id, group)| async move {
                         let (sp, gid) = (&space_id, &group.id);
-                        let members = admin
+                        let members = self
                             .collect(
                                 |c| async move { admin.group_members(sp, gid, c.as_deref()).await },
                             )
-                            .await
-                            .map_err(map_error)?;
-                        Ok::<_, ConnectorError>(GroupEntry {
+                            .await?;
+                        Ok(GroupEntry {
                             space_id,
                             group,
                             members,
                         })
                     })
-                    .collect();
-                let entries: Vec<GroupEntry> = futures::stream::iter(loads)
-                    .buffered(width)
-                    .try_collect()
                     .await?;
                 Ok(Arc::new(entries))
             })
@@ -340,25 +358,19 @@ impl Snapshot {
                 let admin = &self.admin;
                 let statuses = [PatStatus::Active, PatStatus::Expired];
                 let statuses = &statuses;
-                let listed = self
-                    .per_space(|space| async move {
-                        let sp = &space;
-                        let mut tokens = admin
-                            .collect(|c| async move {
-                                admin
-                                    .personal_access_tokens(sp, statuses, c.as_deref())
-                                    .await
-                            })
+                let mut listed = self
+                    .collect_per_space(|space, c| async move {
+                        admin
+                            .personal_access_tokens(&space, statuses, c.as_deref())
                             .await
-                            .map_err(map_error)?;
-                        // A server that ignores the filter must not put revoked tokens back.
-                        tokens
-                            .retain(|t| matches!(t.status, PatStatus::Active | PatStatus::Expired));
-                        let mut seen = HashSet::new();
-                        tokens.retain(|t| seen.insert(t.id.clone()));
-                        Ok(tokens)
                     })
                     .await?;
+                for tokens in listed.values_mut() {
+                    // A server that ignores the filter must not put revoked tokens back.
+                    tokens.retain(|t| matches!(t.status, PatStatus::Active | PatStatus::Expired));
+                    let mut seen = HashSet::new();
+                    tokens.retain(|t| seen.insert(t.id.clone()));
+                }
                 Ok(Arc::new(listed))
             })
             .await
@@ -372,12 +384,8 @@ impl Snapshot {
             .get_or_try_init(|| async {
                 let admin = &self.admin;
                 let listed = self
-                    .per_space(|space| async move {
-                        let sp = &space;
-                        admin
-                            .collect(|c| async move { admin.agents(sp, c.as_deref()).await })
-                            .await
-                            .map_err(map_error)
+                    .collect_per_space(|space, c| async move {
+                        admin.agents(&space, c.as_deref()).await
                     })
                     .await?;
                 let mut pending = Vec::new();
@@ -392,23 +400,16 @@ impl Snapshot {
                         }
                     }
                 }
-                let width = admin.max_concurrency().max(1);
-                let loads: Vec<_> = pending
-                    .into_iter()
-                    .map(|(space, agent)| async move {
+                let loaded: Vec<(String, AgentEntry)> = self
+                    .bounded(pending, |(space, agent)| async move {
                         let (sp, aid) = (&space, &agent.id);
-                        let permissions = admin
+                        let permissions = self
                             .collect(|c| async move {
                                 admin.agent_permissions(sp, aid, c.as_deref()).await
                             })
-                            .await
-                            .map_err(map_error)?;
-                        Ok::<_, ConnectorError>((space, AgentEntry { agent, permissions }))
+                            .await?;
+                        Ok((space, AgentEntry { agent, permissions }))
                     })
-                    .collect();
-                let loaded: Vec<(String, AgentEntry)> = futures::stream::iter(loads)
-                    .buffered(width)
-                    .try_collect()
                     .await?;
                 let mut by_space: BTreeMap<String, Vec<AgentEntry>> = BTreeMap::new();
                 for (space, entry) in loaded {
@@ -430,10 +431,9 @@ impl Snapshot {
                 let admin = &self.admin;
                 let spaces: BTreeSet<String> =
                     self.spaces().await?.iter().map(|s| s.id.clone()).collect();
-                let connections = admin
+                let connections = self
                     .collect(|c| async move { admin.mcp_connections(c.as_deref()).await })
-                    .await
-                    .map_err(map_error)?;
+                    .await?;
                 let mut apps: BTreeMap<(String, String), McpApp> = BTreeMap::new();
                 for conn in connections {
                     let grant = McpGrant {
@@ -505,106 +505,9 @@ impl Generation {
     }
 }
 
-/// Items of a slice for one page: `offset` from the token, `size` from the request.
-pub fn slice_page<T: Clone>(
-    items: &[T],
-    token: &str,
-    size: u32,
-) -> Result<(Vec<T>, String), ConnectorError> {
-    let offset = decode_offset(token)?;
-    let size = if size == 0 {
-        DEFAULT_PAGE
-    } else {
-        size.min(MAX_PAGE)
-    } as usize;
-    let end = offset.saturating_add(size).min(items.len());
-    let page = items
-        .get(offset.min(items.len())..end)
-        .unwrap_or_default()
-        .to_vec();
-    let next = if end < items.len() {
-        encode_offset(end)
-    } else {
-        String::new()
-    };
-    Ok((page, next))
-}
-
-/// One page of `len` items produced by `items` (a map's iterator, say): skips to the token's
-/// offset and takes a page, without copying the rest.
-pub fn slice_iter<T>(
-    items: impl Iterator<Item = T>,
-    len: usize,
-    token: &str,
-    size: u32,
-) -> Result<(Vec<T>, String), ConnectorError> {
-    let offset = decode_offset(token)?;
-    let size = if size == 0 {
-        DEFAULT_PAGE
-    } else {
-        size.min(MAX_PAGE)
-    } as usize;
-    let page: Vec<T> = items.skip(offset).take(size).collect();
-    let end = offset.saturating_add(page.len());
-    let next = if end < len && !page.is_empty() {
-        encode_offset(end)
-    } else {
-        String::new()
-    };
-    Ok((page, next))
-}
-
-/// Resources a snapshot page holds when the caller does not say.
-pub const DEFAULT_PAGE: u32 = 100;
-/// The most a snapshot page holds.
-pub const MAX_PAGE: u32 = 1000;
-
-const OFFSET_PREFIX: &str = "org1:";
-
-/// A page token for `offset` into a snapshot slice.
-pub fn encode_offset(offset: usize) -> String {
-    format!("{OFFSET_PREFIX}{offset}")
-}
-
-/// The offset of a page token from [`encode_offset`] (0 for the first page).
-pub fn decode_offset(token: &str) -> Result<usize, ConnectorError> {
-    if token.is_empty() {
-        return Ok(0);
-    }
-    token
-        .strip_prefix(OFFSET_PREFIX)
-        .and_then(|n| n.parse().ok())
-        .ok_or_else(|| {
-            ConnectorError::invalid_argument("the page token is not one this connector issued")
-        })
-}
-
-/// Index of `HashMap<id, position>` over a slice, for lookups by id.
-pub fn index_by<T>(items: &[T], id: impl Fn(&T) -> &str) -> HashMap<String, usize> {
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (id(t).to_owned(), i))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn slices_page_to_the_end_and_refuse_foreign_tokens() {
-        let items: Vec<u32> = (0..250).collect();
-        let (a, t) = slice_page(&items, "", 0).expect("first");
-        assert_eq!((a.len(), a[0]), (100, 0));
-        let (b, t) = slice_page(&items, &t, 0).expect("second");
-        assert_eq!(b[0], 100);
-        let (c, t) = slice_page(&items, &t, 0).expect("third");
-        assert_eq!((c.len(), t.as_str()), (50, ""));
-        assert!(slice_page(&items, "garbage", 0).is_err());
-        let (d, t) = slice_page(&items, &encode_offset(999), 10).expect("past the end");
-        assert!(d.is_empty() && t.is_empty());
-    }
 
     #[test]
     fn one_member_connecting_twice_is_one_grant() {

@@ -11,7 +11,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::model::PersonalAccessToken;
-use super::snapshot::{Snapshot, slice_page};
+use super::no_such;
+use super::snapshot::Snapshot;
 use super::{pat_type, rfc3339, timestamp, types};
 use crate::baton::annotations::pack;
 use crate::baton::resource::{self, ProfileValue};
@@ -101,23 +102,7 @@ impl ResourceSyncer for TokenSyncer {
         parent: Option<&v2::ResourceId>,
         page: &PageRequest,
     ) -> Result<Page<v2::Resource>, ConnectorError> {
-        // Tokens are listed under their workspace; the top-level listing has none.
-        let Some(space) = parent.filter(|p| p.resource_type == types::WORKSPACE) else {
-            return Ok(Page::empty());
-        };
-        let tokens = self.snapshot.tokens().await?;
-        let list = tokens
-            .get(&space.resource)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        let (items, next) = slice_page(list, &page.token, page.size)?;
-        Ok(Page::more(
-            items
-                .iter()
-                .map(|t| token_resource(&space.resource, t))
-                .collect(),
-            next,
-        ))
+        super::list_in_space(parent, page, self.snapshot.tokens(), token_resource).await
     }
 
     async fn get(
@@ -134,12 +119,7 @@ impl ResourceSyncer for TokenSyncer {
                     .find(|t| t.id == id.resource)
                     .map(|t| token_resource(space, t))
             })
-            .ok_or_else(|| {
-                ConnectorError::not_found(format!(
-                    "no active or expired personal access token \"{}\"",
-                    crate::text::one_line(&id.resource)
-                ))
-            })
+            .ok_or_else(|| no_such("active or expired personal access token", &id.resource, ""))
     }
 
     async fn entitlements(

@@ -15,7 +15,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use prost_types::Any;
 
-use super::snapshot::{Person, Snapshot, slice_iter};
+use super::no_such;
+use super::slices::slice_iter;
+use super::snapshot::{Person, Snapshot};
 use crate::baton::resource::{self, ProfileValue, UserSpec};
 use crate::baton::{Code, ConnectorError, Page, PageRequest, ResourceSyncer};
 use crate::connector::users::UserSyncer;
@@ -163,12 +165,7 @@ impl ResourceSyncer for OrgUserSyncer {
             .persons
             .get(&id.resource)
             .map(|p| admin_user_resource(&id.resource, p))
-            .ok_or_else(|| {
-                ConnectorError::not_found(format!(
-                    "no user \"{}\" in SCIM or any workspace",
-                    crate::text::one_line(&id.resource)
-                ))
-            })
+            .ok_or_else(|| no_such("user", &id.resource, " in SCIM or any workspace"))
     }
 
     async fn entitlements(

@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::snapshot::{Snapshot, slice_page};
+use super::no_such;
+use super::slices::slice_page;
+use super::snapshot::Snapshot;
 use super::{bot_type, id_of, model::Space, types, workspace_type};
 use crate::baton::annotations::pack;
 use crate::baton::resource::{self, ProfileValue};
@@ -84,12 +86,7 @@ impl ResourceSyncer for WorkspaceSyncer {
             .iter()
             .find(|s| s.id == id.resource)
             .map(workspace_resource)
-            .ok_or_else(|| {
-                ConnectorError::not_found(format!(
-                    "no workspace \"{}\" in the organization",
-                    crate::text::one_line(&id.resource)
-                ))
-            })
+            .ok_or_else(|| no_such("workspace", &id.resource, " in the organization"))
     }
 
     async fn entitlements(

@@ -32,6 +32,7 @@ use crate::notion::client::{
 };
 use crate::notion::pacing::{LimitConfig, PacingStats};
 use crate::notion::paging::DEFAULT_MAX_PAGES;
+use crate::notion::request::Template as _;
 use crate::notion::retry::RetryConfig;
 use crate::notion::transport::{TokenProblem, Transport, TransportConfig, Wire, bearer};
 use crate::secret::Secret;

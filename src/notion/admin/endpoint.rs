@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::error::AdminError;
 use crate::notion::Error;
-use crate::notion::request::show;
+use crate::notion::request::{Template, json_body, show};
 use crate::notion::transport::Wire;
 
 /// How an endpoint pages (`spec/notion-admin.md` §3). On the wire a query value is text either
@@ -92,35 +92,6 @@ impl AdminEndpoint {
         AdminEndpoint::RemoveGroupMember,
     ];
 
-    /// `METHOD /v1/path/{param}`, relative to the base URL.
-    pub(crate) fn template(self) -> &'static str {
-        use AdminEndpoint::*;
-        match self {
-            ListSpaces => "GET /v1/spaces",
-            ListSpaceUsers => "GET /v1/spaces/{space_id}/users",
-            ListPersonalAccessTokens => "GET /v1/spaces/{space_id}/personal_access_tokens",
-            RevokePersonalAccessToken => {
-                "DELETE /v1/spaces/{space_id}/personal_access_tokens/{bot_id}"
-            }
-            RevokeSession => "POST /v1/managed_users/revoke_session",
-            ListMcpConnections => "GET /v1/mcp_client_connections",
-            RevokeMcpConnection => "POST /v1/mcp_client_connections/revoke",
-            ListAgents => "GET /v1/spaces/{space_id}/agents",
-            ListAgentPermissions => "GET /v1/spaces/{space_id}/agents/{agent_id}/permissions",
-            UpdateAgentPermissions => "PATCH /v1/spaces/{space_id}/agents/{agent_id}/permissions",
-            UpdateAgentStatus => "PATCH /v1/spaces/{space_id}/agents/{agent_id}/status",
-            ListGroups => "GET /v1/spaces/{space_id}/groups",
-            ListGroupMembers => "GET /v1/spaces/{space_id}/groups/{group_id}/members",
-            AddGroupMember => "POST /v1/spaces/{space_id}/groups/{group_id}/members",
-            UpdateGroupMember => {
-                "PATCH /v1/spaces/{space_id}/groups/{group_id}/members/users/{user_id}"
-            }
-            RemoveGroupMember => {
-                "DELETE /v1/spaces/{space_id}/groups/{group_id}/members/users/{user_id}"
-            }
-        }
-    }
-
     /// The scope the token needs for this endpoint (the OpenAPI document's `x-scopes`).
     pub(crate) fn scope(self) -> &'static str {
         use AdminEndpoint::*;
@@ -151,22 +122,35 @@ impl AdminEndpoint {
             _ => None,
         }
     }
+}
 
-    /// The method's name.
-    pub(crate) fn method_name(self) -> &'static str {
-        self.template()
-            .split_once(' ')
-            .map_or("GET", |(method, _)| method)
-    }
-
-    /// The HTTP method.
-    pub(crate) fn method(self) -> Method {
-        match self.method_name() {
-            "POST" => Method::POST,
-            "PATCH" => Method::PATCH,
-            "DELETE" => Method::DELETE,
-            "PUT" => Method::PUT,
-            _ => Method::GET,
+impl Template for AdminEndpoint {
+    /// `METHOD /v1/path/{param}`, relative to the base URL.
+    fn template(self) -> &'static str {
+        use AdminEndpoint::*;
+        match self {
+            ListSpaces => "GET /v1/spaces",
+            ListSpaceUsers => "GET /v1/spaces/{space_id}/users",
+            ListPersonalAccessTokens => "GET /v1/spaces/{space_id}/personal_access_tokens",
+            RevokePersonalAccessToken => {
+                "DELETE /v1/spaces/{space_id}/personal_access_tokens/{bot_id}"
+            }
+            RevokeSession => "POST /v1/managed_users/revoke_session",
+            ListMcpConnections => "GET /v1/mcp_client_connections",
+            RevokeMcpConnection => "POST /v1/mcp_client_connections/revoke",
+            ListAgents => "GET /v1/spaces/{space_id}/agents",
+            ListAgentPermissions => "GET /v1/spaces/{space_id}/agents/{agent_id}/permissions",
+            UpdateAgentPermissions => "PATCH /v1/spaces/{space_id}/agents/{agent_id}/permissions",
+            UpdateAgentStatus => "PATCH /v1/spaces/{space_id}/agents/{agent_id}/status",
+            ListGroups => "GET /v1/spaces/{space_id}/groups",
+            ListGroupMembers => "GET /v1/spaces/{space_id}/groups/{group_id}/members",
+            AddGroupMember => "POST /v1/spaces/{space_id}/groups/{group_id}/members",
+            UpdateGroupMember => {
+                "PATCH /v1/spaces/{space_id}/groups/{group_id}/members/users/{user_id}"
+            }
+            RemoveGroupMember => {
+                "DELETE /v1/spaces/{space_id}/groups/{group_id}/members/users/{user_id}"
+            }
         }
     }
 }
@@ -220,11 +204,7 @@ impl AdminCall {
 
     /// Adds a JSON body.
     pub(crate) fn with_json<B: Serialize>(mut self, body: &B) -> Result<AdminCall, Error> {
-        let bytes = serde_json::to_vec(body).map_err(|err| Error::Decode {
-            method: self.endpoint.method_name(),
-            endpoint: self.display(),
-            detail: format!("could not encode the request body: {err}"),
-        })?;
+        let bytes = json_body(body, self.endpoint, || self.display())?;
         self.body = Some(bytes);
         Ok(self)
     }

@@ -15,6 +15,7 @@ use super::decode;
 use super::endpoint::{AdminCall, AdminEndpoint};
 use super::models::*;
 use crate::notion::Error;
+use crate::notion::request::Template as _;
 
 /// An agent's administrative status (`PATCH …/agents/{id}/status`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -325,14 +326,15 @@ impl AdminClient {
         user: &str,
         role: &GroupRole,
     ) -> Result<GroupMembership, Error> {
-        let call = AdminWrite::AddGroupMember {
-            space: space.to_owned(),
-            group: group.to_owned(),
-            user: user.to_owned(),
-            role: role.clone(),
-        }
-        .call()?;
-        self.membership_answer(&call, group, user, role).await
+        self.membership_write([space, group, user], role, |[space, group, user]| {
+            AdminWrite::AddGroupMember {
+                space,
+                group,
+                user,
+                role: role.clone(),
+            }
+        })
+        .await
     }
 
     /// `PATCH /v1/spaces/{space_id}/groups/{group_id}/members/users/{user_id}`.
@@ -343,14 +345,15 @@ impl AdminClient {
         user: &str,
         role: &GroupRole,
     ) -> Result<GroupMembership, Error> {
-        let call = AdminWrite::UpdateGroupMember {
-            space: space.to_owned(),
-            group: group.to_owned(),
-            user: user.to_owned(),
-            role: role.clone(),
-        }
-        .call()?;
-        self.membership_answer(&call, group, user, role).await
+        self.membership_write([space, group, user], role, |[space, group, user]| {
+            AdminWrite::UpdateGroupMember {
+                space,
+                group,
+                user,
+                role: role.clone(),
+            }
+        })
+        .await
     }
 
     /// `DELETE /v1/spaces/{space_id}/groups/{group_id}/members/users/{user_id}`: the removed
@@ -361,26 +364,24 @@ impl AdminClient {
         group: &str,
         user: &str,
     ) -> Result<GroupMembership, Error> {
-        let call = AdminWrite::RemoveGroupMember {
-            space: space.to_owned(),
-            group: group.to_owned(),
-            user: user.to_owned(),
-        }
-        .call()?;
-        self.membership_answer(&call, group, user, &GroupRole::Member)
-            .await
+        self.membership_write(
+            [space, group, user],
+            &GroupRole::Member,
+            |[space, group, user]| AdminWrite::RemoveGroupMember { space, group, user },
+        )
+        .await
     }
 
-    /// Sends a membership write; the membership from the answer, or from the arguments when
-    /// the answer does not hold one.
-    async fn membership_answer(
+    /// Sends the membership write `write` builds from `[space, group, user]`; the membership
+    /// from the answer, or from the arguments (with `role`) when the answer does not hold one.
+    async fn membership_write(
         &self,
-        call: &AdminCall,
-        group: &str,
-        user: &str,
+        [space, group, user]: [&str; 3],
         role: &GroupRole,
+        write: impl FnOnce([String; 3]) -> AdminWrite,
     ) -> Result<GroupMembership, Error> {
-        let (_, body) = self.execute(call).await?;
+        let call = write([space, group, user].map(str::to_owned)).call()?;
+        let (_, body) = self.execute(&call).await?;
         let decoded = serde_json::from_slice::<Value>(&body)
             .ok()
             .and_then(|v| decode::membership(&v, group).ok());

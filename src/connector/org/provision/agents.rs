@@ -12,9 +12,7 @@
 //!
 //! A workspace principal without an id (`{"type":"workspace"}`) is the agent's own workspace.
 
-use prost_types::Any;
-
-use super::{Plan, entitlement_resource, parent_space, principal_id, principal_of, slug_of};
+use super::{Plan, entitlement_resource, parent_space, principal_of, slug_of};
 use crate::baton::annotations::pack;
 use crate::baton::{ConnectorError, resource};
 use crate::connector::org::agents::ROLES;
@@ -164,54 +162,48 @@ async fn space_in(snapshot: &Snapshot, id: &str) -> Result<Option<String>, Conne
         .map(|(space, _)| space.clone()))
 }
 
-async fn resolve(
-    snapshot: &Snapshot,
-    entitlement: &v2::Entitlement,
-    who: &v2::ResourceId,
-) -> Result<Target, ConnectorError> {
-    let agent = entitlement_resource(Some(entitlement))?;
-    let space = if parent_space(entitlement.resource.as_ref()).is_some() {
-        None
-    } else {
-        space_in(snapshot, &agent.resource).await?
-    };
-    target(entitlement, who, |_| space)
-}
+/// Agent roles, as [`super::grant`] and [`super::revoke`] edit them.
+pub struct Roles;
 
-/// Reads the role `t`'s principal holds now.
-async fn read_held(snapshot: &Snapshot, t: &Target) -> Result<Option<AgentRole>, ConnectorError> {
-    let admin = snapshot.admin();
-    let (space, agent) = (&t.space, &t.agent.resource);
-    let permissions = admin
-        .collect(|c| async move { admin.agent_permissions(space, agent, c.as_deref()).await })
-        .await
-        .map_err(admin_err)?;
-    Ok(held(&permissions, &t.principal, &t.space))
-}
+impl super::Edit for Roles {
+    type Target = Target;
+    type Held = Option<AgentRole>;
 
-/// Grants an agent role.
-pub async fn grant(
-    snapshot: &Snapshot,
-    principal: &v2::Resource,
-    entitlement: &v2::Entitlement,
-) -> Result<(Vec<v2::Grant>, Vec<Any>), ConnectorError> {
-    let who = crate::connector::org::id_of(principal, "principal")?;
-    let t = resolve(snapshot, entitlement, who).await?;
-    let plan = plan_grant(&t, read_held(snapshot, &t).await?);
-    super::send(snapshot, &plan).await?;
-    Ok((plan.grants, plan.annotations))
-}
+    async fn resolve(
+        snapshot: &Snapshot,
+        entitlement: &v2::Entitlement,
+        who: &v2::ResourceId,
+    ) -> Result<Target, ConnectorError> {
+        let agent = entitlement_resource(Some(entitlement))?;
+        let space = if parent_space(entitlement.resource.as_ref()).is_some() {
+            None
+        } else {
+            space_in(snapshot, &agent.resource).await?
+        };
+        target(entitlement, who, |_| space)
+    }
 
-/// Revokes an agent role grant.
-pub async fn revoke(snapshot: &Snapshot, grant: &v2::Grant) -> Result<Vec<Any>, ConnectorError> {
-    let entitlement = grant
-        .entitlement
-        .as_ref()
-        .ok_or_else(|| ConnectorError::invalid_argument("the grant has no entitlement"))?;
-    let t = resolve(snapshot, entitlement, principal_id(grant)?).await?;
-    let plan = plan_revoke(&t, read_held(snapshot, &t).await?);
-    super::send(snapshot, &plan).await?;
-    Ok(plan.annotations)
+    /// The role `t`'s principal holds now.
+    async fn read_held(
+        snapshot: &Snapshot,
+        t: &Target,
+    ) -> Result<Option<AgentRole>, ConnectorError> {
+        let admin = snapshot.admin();
+        let (space, agent) = (&t.space, &t.agent.resource);
+        let permissions = admin
+            .collect(|c| async move { admin.agent_permissions(space, agent, c.as_deref()).await })
+            .await
+            .map_err(admin_err)?;
+        Ok(held(&permissions, &t.principal, &t.space))
+    }
+
+    fn plan_grant(t: &Target, held: Option<AgentRole>) -> Plan {
+        plan_grant(t, held)
+    }
+
+    fn plan_revoke(t: &Target, held: Option<AgentRole>) -> Plan {
+        plan_revoke(t, held)
+    }
 }
 
 #[cfg(test)]

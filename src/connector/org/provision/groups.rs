@@ -12,9 +12,7 @@
 //! The group's memberships are read first (fresh); its workspace comes from the snapshot
 //! (or, in a dry run, the group's `workspace_id` profile field).
 
-use prost_types::Any;
-
-use super::{Plan, entitlement_resource, principal_id, slug_of, user_of};
+use super::{Plan, entitlement_resource, slug_of, user_of};
 use crate::baton::annotations::pack;
 use crate::baton::{ConnectorError, resource};
 use crate::connector::org::admin_err;
@@ -143,58 +141,52 @@ pub fn target(
     })
 }
 
-async fn resolve(
-    snapshot: &Snapshot,
-    entitlement: &v2::Entitlement,
-    who: &v2::ResourceId,
-) -> Result<Target, ConnectorError> {
-    let gid = &entitlement_resource(Some(entitlement))?.resource;
-    let space = snapshot
-        .groups()
-        .await?
-        .iter()
-        .find(|g| &g.group.id == gid)
-        .map(|g| g.space_id.clone());
-    target(entitlement, who, space)
-}
+/// Group memberships (`member`, `owner`), as [`super::grant`] and [`super::revoke`] edit them.
+pub struct Memberships;
 
-/// The user's membership now (`None`: not a member).
-async fn read_held(snapshot: &Snapshot, t: &Target) -> Result<Option<GroupRole>, ConnectorError> {
-    let admin = snapshot.admin();
-    let (space, group) = (&t.space, &t.group.resource);
-    let members = admin
-        .collect(|c| async move { admin.group_members(space, group, c.as_deref()).await })
-        .await
-        .map_err(admin_err)?;
-    Ok(members
-        .into_iter()
-        .find(|m| m.user_id == t.who.resource)
-        .map(|m| m.role))
-}
+impl super::Edit for Memberships {
+    type Target = Target;
+    type Held = Option<GroupRole>;
 
-/// Grants a group's `member` or `owner`.
-pub async fn grant(
-    snapshot: &Snapshot,
-    principal: &v2::Resource,
-    entitlement: &v2::Entitlement,
-) -> Result<(Vec<v2::Grant>, Vec<Any>), ConnectorError> {
-    let who = crate::connector::org::id_of(principal, "principal")?;
-    let t = resolve(snapshot, entitlement, who).await?;
-    let plan = plan_grant(&t, read_held(snapshot, &t).await?);
-    super::send(snapshot, &plan).await?;
-    Ok((plan.grants, plan.annotations))
-}
+    async fn resolve(
+        snapshot: &Snapshot,
+        entitlement: &v2::Entitlement,
+        who: &v2::ResourceId,
+    ) -> Result<Target, ConnectorError> {
+        let gid = &entitlement_resource(Some(entitlement))?.resource;
+        let space = snapshot
+            .groups()
+            .await?
+            .iter()
+            .find(|g| &g.group.id == gid)
+            .map(|g| g.space_id.clone());
+        target(entitlement, who, space)
+    }
 
-/// Revokes a group's `member` or `owner` grant.
-pub async fn revoke(snapshot: &Snapshot, grant: &v2::Grant) -> Result<Vec<Any>, ConnectorError> {
-    let entitlement = grant
-        .entitlement
-        .as_ref()
-        .ok_or_else(|| ConnectorError::invalid_argument("the grant has no entitlement"))?;
-    let t = resolve(snapshot, entitlement, principal_id(grant)?).await?;
-    let plan = plan_revoke(&t, read_held(snapshot, &t).await?);
-    super::send(snapshot, &plan).await?;
-    Ok(plan.annotations)
+    /// The user's membership now (`None`: not a member).
+    async fn read_held(
+        snapshot: &Snapshot,
+        t: &Target,
+    ) -> Result<Option<GroupRole>, ConnectorError> {
+        let admin = snapshot.admin();
+        let (space, group) = (&t.space, &t.group.resource);
+        let members = admin
+            .collect(|c| async move { admin.group_members(space, group, c.as_deref()).await })
+            .await
+            .map_err(admin_err)?;
+        Ok(members
+            .into_iter()
+            .find(|m| m.user_id == t.who.resource)
+            .map(|m| m.role))
+    }
+
+    fn plan_grant(t: &Target, held: Option<GroupRole>) -> Plan {
+        plan_grant(t, held)
+    }
+
+    fn plan_revoke(t: &Target, held: Option<GroupRole>) -> Plan {
+        plan_revoke(t, held)
+    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,8 @@
 //! - [`groups`] — granting and revoking a group's `member` and `owner` edits its memberships.
 //!
 //! Each module splits a write into a pure *plan* (what to send, given the current state) and
-//! its execution (read the state fresh, plan, send). A dry run plans from the state a `.c1z`
+//! its execution (read the state fresh, plan, send; for agents and groups, the [`Edit`] they
+//! implement, run by [`grant`] and [`revoke`]). A dry run plans from the state a `.c1z`
 //! recorded and prints the [`AdminWrite`]s instead of sending them, so what it shows is
 //! exactly what the real run would send for that state. Every write is idempotent: the state
 //! is read first, and what is already so is answered with Baton's annotations
@@ -18,6 +19,8 @@ pub mod groups;
 pub mod mcp;
 pub mod tokens;
 
+use std::future::Future;
+
 use prost_types::Any;
 
 use crate::baton::ConnectorError;
@@ -25,6 +28,7 @@ use crate::notion::admin::AdminWrite;
 use crate::pb::v2;
 
 use super::model::Principal;
+use super::snapshot::Snapshot;
 use super::types;
 use crate::connector::types as scim_types;
 
@@ -109,11 +113,66 @@ pub fn parent_space(r: Option<&v2::Resource>) -> Option<&str> {
         .map(|p| p.resource.as_str())
 }
 
+/// One kind of grant the organization view edits through the Admin API (agent roles, group
+/// memberships): how its target is found, what the principal holds now (read fresh), and what
+/// granting or revoking sends given that. [`grant`] and [`revoke`] run it.
+pub trait Edit {
+    /// What one grant names: the resource, its workspace, the principal, the entitlement.
+    type Target: Sync;
+    /// What the principal holds now.
+    type Held: Send;
+
+    /// The target of a grant of `entitlement` to `who`.
+    fn resolve(
+        snapshot: &Snapshot,
+        entitlement: &v2::Entitlement,
+        who: &v2::ResourceId,
+    ) -> impl Future<Output = Result<Self::Target, ConnectorError>> + Send;
+
+    /// What `t`'s principal holds now.
+    fn read_held(
+        snapshot: &Snapshot,
+        t: &Self::Target,
+    ) -> impl Future<Output = Result<Self::Held, ConnectorError>> + Send;
+
+    /// What granting `t` sends when the principal holds `held`.
+    fn plan_grant(t: &Self::Target, held: Self::Held) -> Plan;
+
+    /// What revoking `t` sends when the principal holds `held`.
+    fn plan_revoke(t: &Self::Target, held: Self::Held) -> Plan;
+}
+
+/// Grants `entitlement` to `principal`: resolve, read, plan, send; the plan's grants and
+/// annotations.
+pub async fn grant<E: Edit>(
+    snapshot: &Snapshot,
+    principal: &v2::Resource,
+    entitlement: &v2::Entitlement,
+) -> Result<(Vec<v2::Grant>, Vec<Any>), ConnectorError> {
+    let who = super::id_of(principal, "principal")?;
+    let t = E::resolve(snapshot, entitlement, who).await?;
+    let plan = E::plan_grant(&t, E::read_held(snapshot, &t).await?);
+    send(snapshot, &plan).await?;
+    Ok((plan.grants, plan.annotations))
+}
+
+/// Revokes `grant`: resolve, read, plan, send; the plan's annotations.
+pub async fn revoke<E: Edit>(
+    snapshot: &Snapshot,
+    grant: &v2::Grant,
+) -> Result<Vec<Any>, ConnectorError> {
+    let entitlement = grant
+        .entitlement
+        .as_ref()
+        .ok_or_else(|| ConnectorError::invalid_argument("the grant has no entitlement"))?;
+    let t = E::resolve(snapshot, entitlement, principal_id(grant)?).await?;
+    let plan = E::plan_revoke(&t, E::read_held(snapshot, &t).await?);
+    send(snapshot, &plan).await?;
+    Ok(plan.annotations)
+}
+
 /// Sends `plan`'s requests in order.
-pub(crate) async fn send(
-    snapshot: &super::snapshot::Snapshot,
-    plan: &Plan,
-) -> Result<(), ConnectorError> {
+pub(crate) async fn send(snapshot: &Snapshot, plan: &Plan) -> Result<(), ConnectorError> {
     for w in &plan.writes {
         snapshot.admin().send(w).await.map_err(super::admin_err)?;
     }
