@@ -1,6 +1,11 @@
 //! The store thread: a [`c1z::Writer`] on a dedicated thread, so SQLite never blocks the async
 //! runtime. The engine sends batches of rows without waiting (the bounded channel limits how far
 //! it runs ahead) and asks for answers (sync id, stats, save report) when it needs them.
+//!
+//! Consecutive batches share one SQLite transaction (the writer's *group commit*). The thread
+//! commits it whenever the channel is momentarily empty — the engine is waiting on the network
+//! or on an answer, so the commit costs it nothing — and the writer commits on its own once the
+//! group is large or old, and before any step that is not a write.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -145,7 +150,21 @@ fn store_loop(writer: c1z::Writer, mut rx: mpsc::Receiver<Command>, abandoned: &
     let mut writer = Some(writer);
     // The first failed write; every later answer reports it.
     let mut failed: Option<c1z::Error> = None;
-    while let Some(cmd) = rx.blocking_recv() {
+    loop {
+        let cmd = match rx.try_recv() {
+            Ok(cmd) => cmd,
+            Err(mpsc::error::TryRecvError::Disconnected) => break,
+            Err(mpsc::error::TryRecvError::Empty) => {
+                // Nothing queued: commit the open group while the engine is busy elsewhere.
+                if let (Some(w), None) = (writer.as_mut(), &failed) {
+                    failed = w.commit().err();
+                }
+                match rx.blocking_recv() {
+                    Some(cmd) => cmd,
+                    None => break,
+                }
+            }
+        };
         let Some(w) = writer.as_mut() else {
             break;
         };
