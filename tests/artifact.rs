@@ -351,7 +351,11 @@ fn cancel_big_save_once(phase_file: &str, append: bool) -> Duration {
     let err = result.expect_err("the save was cancelled");
     assert!(matches!(err, c1z::Error::Cancelled { .. }), "{err}");
     assert!(err.to_string().contains("left as it was"), "{err}");
-    assert_eq!(std::fs::read(&out).ok(), before, "the artifact was left as it was");
+    assert_eq!(
+        std::fs::read(&out).ok(),
+        before,
+        "the artifact was left as it was"
+    );
     let mut left = files_in(dir.path());
     left.retain(|f| !(append && f == "big.c1z"));
     assert_eq!(left, Vec::<String>::new(), "the temporary database is gone");

@@ -772,6 +772,78 @@ mod tests {
         assert!(matches!(w.finish_sync(), Err(Error::NoSyncInProgress)));
     }
 
+    /// Resource ids of the current sync, in rowid order.
+    fn stored_ids(w: &Writer) -> Vec<String> {
+        w.conn
+            .prepare("select external_id from v1_resources order by id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn a_failed_batch_leaves_none_of_its_rows_and_keeps_the_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = Writer::open(&dir.path().join("a.c1z")).unwrap();
+        w.start_sync(SyncType::Full).unwrap();
+        w.conn
+            .execute_batch(
+                "create temp trigger boom before insert on v1_resources \
+                 when new.external_id = 'user:boom' begin select raise(abort, 'boom'); end",
+            )
+            .unwrap();
+        w.put_resources(&[resource("user", "a")]).unwrap();
+        assert!(w.group.is_some(), "the first batch opened a group");
+        let err = w
+            .put_resources(&[
+                resource("user", "b"),
+                resource("user", "boom"),
+                resource("user", "c"),
+            ])
+            .expect_err("the trigger fails the batch");
+        assert!(format!("{err:?}").contains("boom"), "{err:?}");
+        // The failed batch is gone whole, the one before it stays, and the group goes on.
+        assert!(w.group.is_some());
+        assert_eq!(stored_ids(&w), ["user:a"]);
+        w.put_resources(&[resource("user", "d")]).unwrap();
+        w.commit().unwrap();
+        assert!(w.group.is_none() && w.conn.is_autocommit());
+        assert_eq!(stored_ids(&w), ["user:a", "user:d"]);
+        assert_eq!(w.finish_sync().unwrap().resources, 2);
+    }
+
+    #[test]
+    fn a_group_commits_itself_once_it_is_large() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = Writer::open(&dir.path().join("a.c1z")).unwrap();
+        w.start_sync(SyncType::Full).unwrap();
+        let users: Vec<Resource> = (0..GROUP_ROWS - 1)
+            .map(|i| resource("user", &i.to_string()))
+            .collect();
+        w.put_resources(&users).unwrap();
+        w.set_sync_token("{}").unwrap();
+        assert!(!w.conn.is_autocommit(), "still one open group");
+        w.put_resources(&[resource("user", "last")]).unwrap();
+        assert!(w.group.is_none() && w.conn.is_autocommit(), "committed");
+    }
+
+    #[test]
+    fn resources_after_sees_what_the_open_group_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = Writer::open(&dir.path().join("a.c1z")).unwrap();
+        w.start_sync(SyncType::Full).unwrap();
+        w.put_resources(&[resource("user", "1"), resource("user", "2")])
+            .unwrap();
+        assert!(!w.conn.is_autocommit(), "the rows are not committed yet");
+        let page = w.resources_after("user", 0, 10).unwrap();
+        assert_eq!(
+            page.into_iter().map(|(_, r)| r).collect::<Vec<_>>(),
+            [resource("user", "1"), resource("user", "2")]
+        );
+    }
+
     #[test]
     fn resources_after_pages_by_rowid() {
         let dir = tempfile::tempdir().unwrap();
