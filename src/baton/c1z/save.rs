@@ -11,6 +11,10 @@
 //!    else (an appended artifact, which may come from another SDK with another layout, or a
 //!    database with deleted rows) is copied with `VACUUM INTO`, as before. Either way the file
 //!    is reopened and checked before it is compressed.
+//!
+//!    The price is size: an uncompacted database keeps its B-trees' pages interleaved in
+//!    allocation order and partly filled, which compresses less well. Measured: a large sync
+//!    (100k users) 45.4 → 47.4 MB (+4 %), a medium one (10k users) 4.29 → 4.94 MB (+15 %).
 //! 3. Compression into the work directory, fsync, rename over `<out>`, fsync of the directory.
 //!
 //! Every step asks the cancel check first, long SQLite statements are interrupted, and the
