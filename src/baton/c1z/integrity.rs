@@ -351,7 +351,8 @@ mod tests {
         ])
         .expect("grants");
         assert!(w.ledger().all_known(), "every grant points inside the sync");
-        // The SQL pass agrees.
+        // The SQL pass agrees (it opens its own transaction: commit the writer's group first).
+        w.commit().expect("commit");
         let sync_id = w.current_sync().expect("sync").as_str().to_owned();
         assert_eq!(
             drop_in_sql(w.connection(), &sync_id).expect("sql"),

@@ -13,7 +13,8 @@
 //! - [`stats`]: [`SyncStats`] and the SQL that counts them.
 //! - [`integrity`]: finds and drops a sync's grants that point outside it.
 //! - [`writer`]: [`Writer`], which builds a sync in a private temp database and replaces the
-//!   artifact atomically.
+//!   artifact atomically; `save` (private) is its last step (retention, compaction when it
+//!   buys something, compression, rename) and `workdir` (private) its work directory.
 //! - [`lock`]: [`ArtifactLock`], one writer per artifact (`<artifact>.lock`), and the sweep of
 //!   temporary work that killed writers left beside it.
 //! - [`reader`]: [`Reader`], which opens any v1 file (ours and the Go SDK's).
@@ -38,8 +39,10 @@ pub mod integrity;
 pub mod lock;
 pub mod reader;
 mod record;
+mod save;
 pub mod schema;
 pub mod stats;
+mod workdir;
 pub mod writer;
 
 use std::fmt;

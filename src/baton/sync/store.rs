@@ -1,6 +1,11 @@
 //! The store thread: a [`c1z::Writer`] on a dedicated thread, so SQLite never blocks the async
 //! runtime. The engine sends batches of rows without waiting (the bounded channel limits how far
 //! it runs ahead) and asks for answers (sync id, stats, save report) when it needs them.
+//!
+//! Consecutive batches share one SQLite transaction (the writer's *group commit*). The thread
+//! commits it whenever the channel is momentarily empty — the engine is waiting on the network
+//! or on an answer, so the commit costs it nothing — and the writer commits on its own once the
+//! group is large or old, and before any step that is not a write.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -60,6 +65,11 @@ impl StoreThread {
             path: out.clone(),
             source,
         })?;
+        Self::spawn(out, writer)
+    }
+
+    /// Runs `writer` (open on `out`) on a new thread.
+    fn spawn(out: PathBuf, writer: c1z::Writer) -> Result<StoreThread, SyncError> {
         let (tx, rx) = mpsc::channel(8);
         let abandoned = Arc::new(AtomicBool::new(false));
         let flag = abandoned.clone();
@@ -145,7 +155,21 @@ fn store_loop(writer: c1z::Writer, mut rx: mpsc::Receiver<Command>, abandoned: &
     let mut writer = Some(writer);
     // The first failed write; every later answer reports it.
     let mut failed: Option<c1z::Error> = None;
-    while let Some(cmd) = rx.blocking_recv() {
+    loop {
+        let cmd = match rx.try_recv() {
+            Ok(cmd) => cmd,
+            Err(mpsc::error::TryRecvError::Disconnected) => break,
+            Err(mpsc::error::TryRecvError::Empty) => {
+                // Nothing queued: commit the open group while the engine is busy elsewhere.
+                if let (Some(w), None) = (writer.as_mut(), &failed) {
+                    failed = w.commit().err();
+                }
+                match rx.blocking_recv() {
+                    Some(cmd) => cmd,
+                    None => break,
+                }
+            }
+        };
         let Some(w) = writer.as_mut() else {
             break;
         };
@@ -219,5 +243,95 @@ impl Drop for StoreThread {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(id: &str) -> v2::Resource {
+        v2::Resource {
+            id: Some(v2::ResourceId {
+                resource_type: "user".into(),
+                resource: id.into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    /// A batch that fails in the middle of a group fails the sync at the next question, and the
+    /// artifact is left as it was.
+    #[tokio::test]
+    async fn a_batch_failing_mid_group_fails_the_sync_and_leaves_the_artifact() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("a.c1z");
+        c1z::Writer::open(&out).unwrap().save().unwrap();
+        let before = std::fs::read(&out).unwrap();
+
+        let writer = c1z::Writer::open(&out).unwrap();
+        writer
+            .connection()
+            .execute_batch(
+                "create temp trigger boom before insert on v1_resources \
+                 when new.external_id = 'user:boom' begin select raise(abort, 'boom'); end",
+            )
+            .unwrap();
+        let store = StoreThread::spawn(out.clone(), writer).unwrap();
+        store.start_sync(SyncType::Full).await.unwrap();
+        store.put(Rows::Resources(vec![user("a")])).await.unwrap();
+        store
+            .put(Rows::Resources(vec![user("b"), user("boom"), user("c")]))
+            .await
+            .unwrap();
+        store.put(Rows::Resources(vec![user("d")])).await.unwrap();
+        let err = store
+            .finish()
+            .await
+            .expect_err("the failed batch fails the sync");
+        assert!(
+            matches!(&err, SyncError::Store { source, .. } if format!("{source:?}").contains("boom")),
+            "{err:?}"
+        );
+        drop(store);
+        assert_eq!(
+            std::fs::read(&out).unwrap(),
+            before,
+            "the artifact is untouched"
+        );
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(
+            left,
+            [std::ffi::OsString::from("a.c1z")],
+            "no work dir left"
+        );
+    }
+
+    /// Rows put before `resources_after` are seen by it, whether or not their group was
+    /// committed in between.
+    #[tokio::test]
+    async fn rows_put_before_resources_after_are_seen_by_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StoreThread::open(dir.path().join("a.c1z")).unwrap();
+        store.start_sync(SyncType::Full).await.unwrap();
+        let mut want = Vec::new();
+        for batch in 0..5 {
+            let users: Vec<_> = (0..10).map(|i| user(&format!("{batch}-{i}"))).collect();
+            want.extend(users.iter().cloned());
+            store.put(Rows::Resources(users)).await.unwrap();
+        }
+        let got: Vec<_> = store
+            .resources_after("user", 0, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect();
+        assert_eq!(got, want);
+        store.finish().await.unwrap();
     }
 }
