@@ -203,3 +203,32 @@ fn config_file_with_a_hundred_thousand_keys() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("larger than 1024 KiB"), "{out:?}");
 }
+
+/// The summary's counts end in one column, also after a resource type whose name is longer than
+/// the label column (`personal_access_token`, from the organization view the demo serves).
+#[test]
+fn the_summary_counts_end_in_one_column() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("sync.c1z");
+    let o = common::run_binary(&["demo", "-f", out.to_str().expect("utf-8")], &[]);
+    assert!(o.status.success(), "{o:?}");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let rows: Vec<&str> = stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("Synced into"))
+        .skip(1)
+        .take_while(|l| !l.trim_start().starts_with("requests"))
+        .collect();
+    assert!(
+        rows.iter().any(|l| l.contains("personal_access_token")),
+        "{stdout}"
+    );
+    for row in &rows {
+        let end = row.trim_end().len();
+        assert_eq!(end, 26, "{row:?} in\n{stdout}");
+        assert!(
+            row.trim_end().ends_with(|c: char| c.is_ascii_digit()),
+            "{row:?}"
+        );
+    }
+}

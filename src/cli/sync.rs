@@ -368,7 +368,10 @@ pub fn summary(
     // Resource type ids come from the connector, over gRPC from a peer: shown escaped, capped.
     for (t, n) in &s.resources_by_resource_type {
         let t = crate::text::cell(t, crate::ops::output::ID_WIDTH);
-        let _ = writeln!(out, "  {:<16}{:>8}", t, n);
+        // A name past the 16-column label (`personal_access_token`) takes room from the count,
+        // so the counts still end in one column.
+        let width = 24usize.saturating_sub(t.chars().count().max(16)).max(1);
+        let _ = writeln!(out, "  {t:<16}{n:>width$}");
     }
     let _ = writeln!(out, "  {:<16}{:>8}", "entitlements", s.entitlements);
     let _ = writeln!(out, "  {:<16}{:>8}", "grants", s.grants);
