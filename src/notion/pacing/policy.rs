@@ -140,27 +140,13 @@ pub struct RatePolicy {
     last_cut: Option<Instant>,
     /// When the rate last grew (or was looked at for growth).
     last_grow: Instant,
-    /// Slow start doubles the rate this often ([`SLOW_START_DOUBLING`]).
-    doubling: Duration,
 }
 
 impl RatePolicy {
     /// Adaptive pacing from [`START_RATE`] (or the ceiling, if lower) up to `ceiling`.
     pub fn adaptive(ceiling: f64, now: Instant) -> RatePolicy {
-        RatePolicy::slow_start(ceiling, START_RATE, SLOW_START_DOUBLING, now)
-    }
-
-    /// Adaptive pacing from `start` (or the ceiling, if lower), doubling every `doubling`.
-    pub(crate) fn slow_start(
-        ceiling: f64,
-        start: f64,
-        doubling: Duration,
-        now: Instant,
-    ) -> RatePolicy {
         let ceiling = ceiling.max(MIN_RATE);
-        let mut p = RatePolicy::new(ceiling, start.min(ceiling), Phase::SlowStart, now);
-        p.doubling = doubling;
-        p
+        RatePolicy::new(ceiling, START_RATE.min(ceiling), Phase::SlowStart, now)
     }
 
     /// A pinned rate: starts at `rate`, never above it, backs off on 429s and climbs back.
@@ -185,7 +171,6 @@ impl RatePolicy {
             accepted: VecDeque::new(),
             last_cut: None,
             last_grow: now,
-            doubling: SLOW_START_DOUBLING,
         }
     }
 
@@ -237,7 +222,7 @@ impl RatePolicy {
         }
         self.rate = match &mut self.phase {
             Phase::SlowStart => {
-                self.rate * 2f64.powf(dt.as_secs_f64() / self.doubling.as_secs_f64())
+                self.rate * 2f64.powf(dt.as_secs_f64() / SLOW_START_DOUBLING.as_secs_f64())
             }
             Phase::Probing {
                 estimate,
@@ -395,8 +380,9 @@ impl ConcurrencyPolicy {
                 self.last_shrink = Some(now);
             }
         } else if self.ratio <= FLAT_LATENCY && saturated && self.limit < self.max {
-            // One more per round of answers (1 / limit per answer), as TCP Vegas adds one
-            // segment per round trip: slow enough for the latency signal to keep up.
+            // In slow start one more per answer (doubling per round); after it one more per
+            // round of answers (1 / limit per answer), as TCP Vegas adds one segment per round
+            // trip: slow enough for the latency signal to keep up.
             self.growth += if self.slow_start {
                 1.0
             } else {
