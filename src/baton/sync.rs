@@ -482,7 +482,6 @@ impl Engine<'_> {
         use futures::StreamExt as _;
 
         let this = &*self;
-        let mut after = 0i64;
         let mut buffer = Buffer::default();
         let phase = match what {
             Walk::Entitlements => SyncPhase::Entitlements,
@@ -490,40 +489,47 @@ impl Engine<'_> {
         };
         let total = this.resource_counts.get(type_id).copied();
         let (mut visited, mut items) = (0u64, 0u64);
-        loop {
-            let batch = this.store.resources_after(type_id, after, BATCH).await?;
-            let Some(&(last, _)) = batch.last() else {
-                break;
-            };
-            after = last;
-            let mut answers = futures::stream::iter(batch.into_iter().map(|(_, resource)| {
-                async move {
-                    let mut found = Buffer::default();
-                    // Skipped resources are still counted, so the phase reaches its total.
-                    if !has::<v2::SkipEntitlementsAndGrants>(&resource.annotations) {
-                        this.check_cancel()?;
-                        match what {
-                            Walk::Entitlements => {
-                                this.entitlements_of(&resource, &mut found).await?
+        let mut batch = this.store.resources_after(type_id, 0, BATCH).await?;
+        while let Some(last) = batch.last() {
+            // The next batch is asked for now, before this one's rows are sent: the store
+            // answers it while the engine works, instead of both waiting for each other in
+            // turn. (Nothing adds resources during a walk, so reading ahead is safe.)
+            let next = this.store.resources_after(type_id, last.rowid, BATCH);
+            let current = async {
+                let mut answers = futures::stream::iter(batch.into_iter().map(|stored| {
+                    async move {
+                        let resource = this.store.decode(&stored)?;
+                        let mut found = Buffer::default();
+                        // Skipped resources are still counted, so the phase reaches its total.
+                        if !has::<v2::SkipEntitlementsAndGrants>(&resource.annotations) {
+                            this.check_cancel()?;
+                            match what {
+                                Walk::Entitlements => {
+                                    this.entitlements_of(&resource, &mut found).await?
+                                }
+                                Walk::Grants => this.grants_of(&resource, &mut found).await?,
                             }
-                            Walk::Grants => this.grants_of(&resource, &mut found).await?,
                         }
+                        Ok::<_, SyncError>(found)
                     }
-                    Ok::<_, SyncError>(found)
+                }))
+                .buffered(WALK_CONCURRENCY);
+                while let Some(found) = answers.next().await {
+                    let found = found?;
+                    visited += 1;
+                    items += found.len() as u64;
+                    buffer.entitlements.extend(found.entitlements);
+                    buffer.grants.extend(found.grants);
+                    this.report(phase, type_id, visited, total, items);
+                    if buffer.len() >= BATCH {
+                        this.flush(&mut buffer).await?;
+                    }
                 }
-            }))
-            .buffered(WALK_CONCURRENCY);
-            while let Some(found) = answers.next().await {
-                let found = found?;
-                visited += 1;
-                items += found.len() as u64;
-                buffer.entitlements.extend(found.entitlements);
-                buffer.grants.extend(found.grants);
-                this.report(phase, type_id, visited, total, items);
-                if buffer.len() >= BATCH {
-                    this.flush(&mut buffer).await?;
-                }
-            }
+                Ok::<_, SyncError>(())
+            };
+            let (next, current) = tokio::join!(next, current);
+            current?;
+            batch = next?;
         }
         this.flush(&mut buffer).await
     }
@@ -585,7 +591,11 @@ impl Engine<'_> {
             self.store.put(Rows::Entitlements(rows)).await?;
         }
         if !buffer.grants.is_empty() {
-            let rows = std::mem::take(&mut buffer.grants);
+            // Encoded here, off the store's thread (see `c1z::GrantRow`).
+            let rows = std::mem::take(&mut buffer.grants)
+                .into_iter()
+                .map(c1z::GrantRow::from)
+                .collect();
             self.store.put(Rows::Grants(rows)).await?;
         }
         Ok(())

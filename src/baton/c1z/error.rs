@@ -133,6 +133,12 @@ pub enum Error {
     /// `Writer::start_sync` was called while another sync is still running.
     #[error("sync {0} is still in progress; finish it before starting another")]
     SyncInProgress(String),
+
+    /// An earlier write to the build database failed. The database runs without a rollback
+    /// journal while it is built, so a failed write may have left part of itself behind: the
+    /// writer refuses everything after it, and the sync must fail (the artifact is untouched).
+    #[error("an earlier write to the sync's work database failed, so this sync cannot go on")]
+    Abandoned,
 }
 
 /// Result with the store's [`Error`].

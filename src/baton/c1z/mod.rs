@@ -56,6 +56,7 @@ pub use error::{Error, Result};
 pub use integrity::DanglingGrants;
 pub use lock::ArtifactLock;
 pub use reader::Reader;
+pub use record::{GrantRow, StoredResource};
 pub use stats::SyncStats;
 pub use writer::{SaveReport, Writer};
 

@@ -12,6 +12,8 @@
 use chrono::{Local, NaiveDateTime};
 use prost::Message;
 
+use super::schema::RESOURCES;
+use super::{Error, Result};
 use crate::pb;
 
 /// The full protobuf name of the grant-expansion annotation.
@@ -51,6 +53,7 @@ fn is_grant_expandable(any: &prost_types::Any) -> bool {
 }
 
 /// A grant split into the `data` and `expansion` columns.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct GrantColumns {
     /// The grant without its `GrantExpandable` annotation, encoded.
     pub data: Vec<u8>,
@@ -82,6 +85,67 @@ pub(crate) fn grant_columns(grant: &pb::v2::Grant) -> GrantColumns {
     GrantColumns {
         data: stripped.encode_to_vec(),
         expansion: has_target.then(|| expandable.encode_to_vec()),
+    }
+}
+
+/// A grant ready for `v1_grants`: its key columns, and its `data` and `expansion` encoded.
+///
+/// Whoever produces grants builds these ([`GrantRow::from`]), so the encoding — and dropping
+/// the decoded grant — happens on that thread, not on the store's, which is the busiest of a
+/// large sync.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantRow {
+    pub(crate) resource_type_id: String,
+    pub(crate) resource_id: String,
+    pub(crate) entitlement_id: String,
+    pub(crate) principal_resource_type_id: String,
+    pub(crate) principal_resource_id: String,
+    pub(crate) external_id: String,
+    pub(crate) columns: GrantColumns,
+}
+
+impl From<pb::v2::Grant> for GrantRow {
+    fn from(grant: pb::v2::Grant) -> GrantRow {
+        let columns = grant_columns(&grant);
+        let pb::v2::Grant {
+            entitlement,
+            principal,
+            id,
+            ..
+        } = grant;
+        let (entitlement_id, resource) = entitlement.map_or_else(Default::default, |e| {
+            (e.id, e.resource.and_then(|r| r.id).unwrap_or_default())
+        });
+        let principal = principal.and_then(|p| p.id).unwrap_or_default();
+        GrantRow {
+            resource_type_id: resource.resource_type,
+            resource_id: resource.resource,
+            entitlement_id,
+            principal_resource_type_id: principal.resource_type,
+            principal_resource_id: principal.resource,
+            external_id: id,
+            columns,
+        }
+    }
+}
+
+/// A resource as stored: its rowid and its encoded `data`, decoded by whoever needs it
+/// ([`StoredResource::decode`]) rather than on the store's thread.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResource {
+    /// The row's id in `v1_resources`.
+    pub rowid: i64,
+    pub(crate) data: Vec<u8>,
+}
+
+impl StoredResource {
+    /// The resource; [`Error::Decode`] when the bytes are not one.
+    pub fn decode(&self) -> Result<pb::v2::Resource> {
+        pb::v2::Resource::decode(self.data.as_slice()).map_err(|source| Error::Decode {
+            table: RESOURCES,
+            rowid: self.rowid,
+            source,
+        })
     }
 }
 
@@ -189,6 +253,58 @@ mod tests {
         assert_eq!(cols.data, g.encode_to_vec());
         // Deterministic: same input, same bytes.
         assert_eq!(grant_columns(&g.clone()).data, cols.data);
+    }
+
+    #[test]
+    fn grant_rows_take_their_columns_from_the_grant() {
+        let id = |ty: &str, r: &str| pb::v2::ResourceId {
+            resource_type: ty.into(),
+            resource: r.into(),
+            ..Default::default()
+        };
+        let mut g = grant(vec![]);
+        g.entitlement = Some(pb::v2::Entitlement {
+            id: "group:g1:member".into(),
+            resource: Some(pb::v2::Resource {
+                id: Some(id("group", "g1")),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        g.principal = Some(pb::v2::Resource {
+            id: Some(id("user", "u1")),
+            ..Default::default()
+        });
+        let row = GrantRow::from(g.clone());
+        assert_eq!(
+            (
+                row.resource_type_id.as_str(),
+                row.resource_id.as_str(),
+                row.entitlement_id.as_str(),
+                row.principal_resource_type_id.as_str(),
+                row.principal_resource_id.as_str(),
+                row.external_id.as_str(),
+            ),
+            (
+                "group",
+                "g1",
+                "group:g1:member",
+                "user",
+                "u1",
+                "group:g1:member:user:u1"
+            )
+        );
+        assert_eq!(row.columns, grant_columns(&g));
+        // Missing messages read as empty strings, like the Go getters.
+        let bare = GrantRow::from(grant(vec![]));
+        assert_eq!(
+            (
+                bare.resource_type_id,
+                bare.entitlement_id,
+                bare.principal_resource_id
+            ),
+            (String::new(), String::new(), String::new())
+        );
     }
 
     #[test]

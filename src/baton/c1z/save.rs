@@ -7,7 +7,7 @@
 //! 2. Compaction, when it buys something. The artifact must be a self-contained SQLite file with
 //!    4096-byte pages in rollback-journal mode (no WAL) — what `VACUUM INTO` produces. A database
 //!    this writer created fresh, from which retention removed nothing and which has no free
-//!    pages, already is one once it leaves the in-memory journal and is closed: it is compressed
+//!    pages, already is one once it is switched to a rollback journal and closed: it is compressed
 //!    as it is, which saves a full copy of the database (7–9 % of a large sync's CPU). Anything
 //!    else (an appended artifact, which may come from another SDK with another layout, or a
 //!    database with deleted rows) is copied with `VACUUM INTO`, as before. Either way the file

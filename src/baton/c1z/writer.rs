@@ -20,7 +20,7 @@
 //! *group* transaction, committed once it holds 5,000 rows or is half a second old, when
 //! the caller says so ([`Writer::commit`]: the store thread does when it has nothing queued),
 //! and before anything else the writer does (starting or finishing a sync, dropping dangling
-//! grants, saving). Each batch runs inside its own savepoint within the group.
+//! grants, saving).
 //!
 //! # Invariants
 //! - `<out>` is touched exactly once: by the final rename in [`Writer::save`]. Any earlier
@@ -30,16 +30,16 @@
 //!   its files).
 //! - The lock is held from [`Writer::open`] until the writer is gone, so nobody else writes
 //!   `<out>` in between.
-//! - While building, SQLite runs with relaxed durability (`synchronous=OFF`, in-memory rollback
-//!   journal): the temp database is worthless after a crash anyway. Rollback still works: a
-//!   failed `put_*` is rolled back to its savepoint and leaves none of its rows, while the
-//!   batches before it in the group stay (uncommitted until the next commit). If SQLite has to
-//!   abandon the whole transaction instead (a full disk, say) or a commit fails, every batch of
-//!   the group is lost and the error says so; callers treat any failed write as a failed sync
-//!   (the store thread does), so an artifact never holds a sync with silently missing rows.
+//! - While building, SQLite runs without durability and without a rollback journal
+//!   (`synchronous=OFF`, `journal_mode=OFF`): the work database is thrown away after any
+//!   failure or crash, so nothing would ever be rolled back into it. Keeping an in-memory
+//!   journal anyway cost a third of the time of storing grants (every index page a group
+//!   changed was copied first). The price is that a failed write may leave part of itself
+//!   behind, so the first failed write *abandons* the writer: every later call fails with
+//!   [`Error::Abandoned`], saving included, and the artifact is left as it was. An artifact
+//!   therefore never holds a sync with silently missing or half-written rows.
 //! - Cached prepared statements; memory does not grow with the number of rows: SQLite's page
-//!   cache is bounded, and so is a group (its in-memory journal holds at most the pages that
-//!   existed before the group and that it changed).
+//!   cache is bounded, and so is a group (its dirty pages are written out at commit).
 //! - A full or resources-only sync builds without the `v1_grants` indexes nothing asks for
 //!   while building (`schema::DEFERRED_INDEXES`); [`Writer::save`] creates them, after
 //!   retention, so every saved artifact has the SDK's whole schema.
@@ -55,8 +55,8 @@ use rusqlite::{Connection, OptionalExtension as _, params};
 
 use super::integrity::{self, DanglingGrants};
 use super::lock::{self, ArtifactLock};
-use super::record::{self, grant_columns, id_parts, resource_key};
-use super::schema::{self, RESOURCES};
+use super::record::{self, GrantRow, StoredResource, id_parts, resource_key};
+use super::schema;
 use super::workdir::{WorkDir, parent_dir};
 use super::{Error, Result, SyncId, SyncStats, SyncType, container, save, stats};
 use crate::pb;
@@ -72,10 +72,9 @@ pub const KEEP_FULL_SYNCS: usize = 2;
 const CACHE_KIB: i64 = 16 * 1024;
 
 /// A group transaction is committed once it holds this many rows. Committing writes every
-/// page the group dirtied (the hot index pages once, not once per batch) and ends its
-/// in-memory rollback journal, so the bound keeps that journal small. Measured on a large
-/// sync (100k users, 300k grants): 5,000 and 20,000 cost the same CPU within the noise, and
-/// 20,000 added ~10 MiB more peak memory (about +20 MiB over one transaction per batch).
+/// page the group dirtied (the hot index pages once, not once per batch). Measured on a large
+/// sync (100k users, 300k grants), with the in-memory journal the writer had then: 5,000 and
+/// 20,000 cost the same CPU within the noise, and 20,000 added ~10 MiB more peak memory.
 const GROUP_ROWS: usize = 5_000;
 /// ... or once it has been open this long.
 const GROUP_AGE: Duration = Duration::from_millis(500);
@@ -115,6 +114,8 @@ pub struct Writer {
     ledger: integrity::Ledger,
     /// The open group transaction, if any (see "Group commit" in the module docs).
     group: Option<Group>,
+    /// A write failed: the database may hold part of it, so nothing more is done with it.
+    abandoned: bool,
     /// Whether this writer created the database (rather than unpacking `out`): then saving
     /// may skip the compaction copy (see [`super::save`]).
     fresh: bool,
@@ -182,8 +183,8 @@ impl Writer {
         } else {
             conn.pragma_update(None, "page_size", 4096)?;
         }
-        // Leaves WAL mode (SDK files are often WAL) for an in-memory rollback journal.
-        conn.pragma_update_and_check(None, "journal_mode", "MEMORY", |_| Ok(()))?;
+        // Leaves WAL mode (SDK files are often WAL); no journal while building (module docs).
+        conn.pragma_update_and_check(None, "journal_mode", "OFF", |_| Ok(()))?;
         conn.pragma_update(None, "synchronous", "OFF")?;
         conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
         conn.pragma_update(None, "trusted_schema", "OFF")?;
@@ -195,6 +196,7 @@ impl Writer {
             current: None,
             ledger: integrity::Ledger::default(),
             group: None,
+            abandoned: false,
             fresh: !existing,
             out: out.to_path_buf(),
             db_path,
@@ -221,6 +223,17 @@ impl Writer {
             return Err(Error::SyncInProgress(id.to_string()));
         }
         self.commit()?;
+        let res = self.insert_run(sync_type);
+        let id = self.track(res)?;
+        tracing::debug!(sync_id = %id, sync_type = %sync_type, "sync started");
+        self.current = Some(id.clone());
+        self.ledger.reset();
+        Ok(id)
+    }
+
+    /// The writes of [`Writer::start_sync`]: the new run's row (and, for a full sync, dropping
+    /// the deferred indexes).
+    fn insert_run(&mut self, sync_type: SyncType) -> Result<SyncId> {
         if sync_type != SyncType::Partial {
             // Built at save instead (`schema::DEFERRED_INDEXES`). A targeted sync stores a
             // handful of grants: for it, rebuilding them over the whole file would cost more.
@@ -251,9 +264,6 @@ impl Writer {
                 parent
             ],
         )?;
-        tracing::debug!(sync_id = %id, sync_type = %sync_type, "sync started");
-        self.current = Some(id.clone());
-        self.ledger.reset();
         Ok(id)
     }
 
@@ -264,38 +274,49 @@ impl Writer {
             .ok_or(Error::NoSyncInProgress)
     }
 
-    /// Opens a batch: the group transaction if none is open, then a savepoint for this batch
-    /// alone, so that a failed batch can be undone without losing the group.
+    /// Fails with [`Error::Abandoned`] once a write has failed.
+    fn usable(&self) -> Result<()> {
+        if self.abandoned {
+            Err(Error::Abandoned)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Passes on the outcome of a write, abandoning the writer when it failed: without a
+    /// journal, the database may hold part of the write (see the module docs).
+    fn track<T>(&mut self, res: Result<T>) -> Result<T> {
+        if res.is_err() {
+            self.abandoned = true;
+        }
+        res
+    }
+
+    /// Opens a batch: the group transaction, if none is open.
     fn begin_batch(&mut self) -> Result<()> {
+        self.usable()?;
         if self.group.is_none() {
-            self.conn.prepare_cached("begin")?.execute([])?;
+            let res = self.execute_cached("begin");
+            self.track(res)?;
             self.group = Some(Group {
                 rows: 0,
                 since: Instant::now(),
             });
         }
-        self.conn.prepare_cached("savepoint batch")?.execute([])?;
         Ok(())
     }
 
-    /// Closes the batch opened by [`Writer::begin_batch`]: releases its savepoint when `res` is
-    /// a success (and commits the group once it is past [`GROUP_ROWS`] or [`GROUP_AGE`]), or
-    /// rolls the batch back to its savepoint and returns the error.
+    /// Runs one cached statement without parameters.
+    fn execute_cached(&self, sql: &str) -> Result<()> {
+        self.conn.prepare_cached(sql)?.execute([])?;
+        Ok(())
+    }
+
+    /// Closes the batch opened by [`Writer::begin_batch`]: when `res` is a success, commits the
+    /// group once it is past [`GROUP_ROWS`] or [`GROUP_AGE`]; when it is a failure, abandons
+    /// the writer and returns the error.
     fn end_batch(&mut self, res: Result<()>, rows: usize) -> Result<()> {
-        if let Err(e) = res {
-            let undone = self
-                .conn
-                .execute_batch("rollback to batch; release batch")
-                .is_ok();
-            if !undone || self.conn.is_autocommit() {
-                // SQLite rolled back the whole transaction itself (a full disk, say): the group
-                // is gone, and with it every uncommitted batch. The error fails the sync.
-                let _ = self.conn.execute_batch("rollback");
-                self.group = None;
-            }
-            return Err(e);
-        }
-        self.conn.prepare_cached("release batch")?.execute([])?;
+        self.track(res)?;
         if let Some(g) = &mut self.group {
             g.rows += rows;
             if g.rows >= GROUP_ROWS || g.since.elapsed() >= GROUP_AGE {
@@ -309,22 +330,14 @@ impl Writer {
     /// build database. The store thread calls this whenever it has nothing else to do; every
     /// method that is not a `put_*` or [`Writer::set_sync_token`] calls it first.
     ///
-    /// On failure the group is rolled back (its rows are gone) and the error is returned: the
-    /// sync must then be treated as failed.
+    /// On failure the writer is abandoned and the error returned: the sync has failed.
     pub fn commit(&mut self) -> Result<()> {
+        self.usable()?;
         let Some(group) = self.group.take() else {
             return Ok(());
         };
-        if let Err(e) = self
-            .conn
-            .prepare_cached("commit")
-            .and_then(|mut s| s.execute([]))
-        {
-            if !self.conn.is_autocommit() {
-                let _ = self.conn.execute_batch("rollback");
-            }
-            return Err(e.into());
-        }
+        let res = self.execute_cached("commit");
+        self.track(res)?;
         tracing::trace!(rows = group.rows, "c1z group committed");
         Ok(())
     }
@@ -424,6 +437,12 @@ impl Writer {
     /// Upserts grants as one batch. A `GrantExpandable` annotation is moved out of `data` into
     /// `expansion` (with `needs_expansion=1`); other grants get NULL and 0.
     pub fn put_grants(&mut self, items: &[pb::v2::Grant]) -> Result<()> {
+        let rows: Vec<GrantRow> = items.iter().cloned().map(GrantRow::from).collect();
+        self.put_grant_rows(&rows)
+    }
+
+    /// [`Writer::put_grants`] for grants already made into rows (on the producer's thread).
+    pub fn put_grant_rows(&mut self, items: &[GrantRow]) -> Result<()> {
         let sync_id = self.sync_id()?.to_owned();
         if items.is_empty() {
             return Ok(());
@@ -439,43 +458,56 @@ impl Writer {
 
     /// Resources of the current sync of one type with `rowid > after`, ordered by rowid, at most
     /// `limit`. Pass the last rowid returned as the next `after` to walk all of them.
-    ///
-    /// Sees every resource put before it, committed or not: it reads on the connection that
-    /// holds the open group, so it does not need to commit it.
-    pub fn resources_after(
+    #[cfg(test)]
+    pub(crate) fn resources_after(
         &mut self,
         resource_type_id: &str,
         after: i64,
         limit: usize,
     ) -> Result<Vec<(i64, pb::v2::Resource)>> {
+        self.stored_resources_after(resource_type_id, after, limit)?
+            .iter()
+            .map(|r| Ok((r.rowid, r.decode()?)))
+            .collect()
+    }
+
+    /// [`Writer::resources_after`], still encoded: the caller decodes them on its own thread.
+    ///
+    /// Sees every resource put before it, committed or not: it reads on the connection that
+    /// holds the open group, so it does not need to commit it.
+    pub fn stored_resources_after(
+        &mut self,
+        resource_type_id: &str,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<StoredResource>> {
+        self.usable()?;
         let sync_id = self.sync_id()?;
         let mut stmt = self.conn.prepare_cached(
             "select id, data from v1_resources \
              where resource_type_id = ?1 and id > ?2 and sync_id = ?3 order by id limit ?4",
         )?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let mut rows = stmt.query(params![resource_type_id, after, sync_id, limit])?;
-        let mut out = Vec::new();
-        while let Some(row) = rows.next()? {
-            let rowid: i64 = row.get(0)?;
-            let data = row.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
-            let r = pb::v2::Resource::decode(data).map_err(|source| Error::Decode {
-                table: RESOURCES,
-                rowid,
-                source,
-            })?;
-            out.push((rowid, r));
-        }
-        Ok(out)
+        let rows = stmt.query_map(params![resource_type_id, after, sync_id, limit], |row| {
+            Ok(StoredResource {
+                rowid: row.get(0)?,
+                data: row.get(1)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Stores the connector's resume state for the current sync.
     pub fn set_sync_token(&mut self, token: &str) -> Result<()> {
+        self.usable()?;
         let sync_id = self.sync_id()?;
-        self.conn
-            .prepare_cached("update v1_sync_runs set sync_token = ?1 where sync_id = ?2")?
-            .execute(params![token, sync_id])?;
-        Ok(())
+        let res = self
+            .conn
+            .prepare_cached("update v1_sync_runs set sync_token = ?1 where sync_id = ?2")
+            .and_then(|mut s| s.execute(params![token, sync_id]))
+            .map(drop)
+            .map_err(Error::from);
+        self.track(res)
     }
 
     /// Deletes the current sync's grants whose entitlement or principal is not in it (see
@@ -483,7 +515,8 @@ impl Writer {
     pub fn drop_dangling_grants(&mut self) -> Result<DanglingGrants> {
         let sync_id = self.sync_id()?.to_owned();
         self.commit()?;
-        integrity::drop_dangling_grants(&self.conn, &sync_id, &self.ledger)
+        let res = integrity::drop_dangling_grants(&self.conn, &sync_id, &self.ledger);
+        self.track(res)
     }
 
     /// What the current sync stored, as the integrity pass sees it.
@@ -503,7 +536,16 @@ impl Writer {
     pub fn finish_sync(&mut self) -> Result<SyncStats> {
         let sync_id = self.sync_id()?.to_owned();
         self.commit()?;
-        let stats = stats::compute(&self.conn, &sync_id)?;
+        let res = self.end_run(&sync_id);
+        let stats = self.track(res)?;
+        tracing::debug!(sync_id = %sync_id, ?stats, "sync finished");
+        self.current = None;
+        Ok(stats)
+    }
+
+    /// The writes of [`Writer::finish_sync`]: the run's stats, then its end.
+    fn end_run(&mut self, sync_id: &str) -> Result<SyncStats> {
+        let stats = stats::compute(&self.conn, sync_id)?;
         let tx = self.conn.transaction()?;
         tx.execute(
             "update v1_sync_runs set stats = ?1, supports_diff = 1 where sync_id = ?2",
@@ -514,8 +556,6 @@ impl Writer {
             params![record::now_timestamp(), sync_id],
         )?;
         tx.commit()?;
-        tracing::debug!(sync_id = %sync_id, ?stats, "sync finished");
-        self.current = None;
         Ok(stats)
     }
 
@@ -571,7 +611,7 @@ impl Writer {
 fn insert_grants(
     conn: &Connection,
     ledger: &mut integrity::Ledger,
-    items: &[pb::v2::Grant],
+    items: &[GrantRow],
     sync_id: &str,
     now: &str,
 ) -> Result<()> {
@@ -597,23 +637,22 @@ fn insert_grants(
                else v1_grants.needs_expansion end",
     )?;
     for g in items {
-        let ent = g.entitlement.as_ref();
-        let (ty, id) = id_parts(ent.and_then(|e| e.resource.as_ref()?.id.as_ref()));
-        let (pty, pid) = id_parts(g.principal.as_ref().and_then(|p| p.id.as_ref()));
-        let cols = grant_columns(g);
-        let needs = i64::from(cols.expansion.is_some());
-        let entitlement_id = ent.map_or("", |e| e.id.as_str());
-        ledger.grant(entitlement_id, (ty, id), (pty, pid));
+        let resource = (g.resource_type_id.as_str(), g.resource_id.as_str());
+        let principal = (
+            g.principal_resource_type_id.as_str(),
+            g.principal_resource_id.as_str(),
+        );
+        ledger.grant(&g.entitlement_id, resource, principal);
         stmt.execute(params![
-            ty,
-            id,
-            entitlement_id,
-            pty,
-            pid,
-            g.id,
-            cols.expansion,
-            needs,
-            cols.data,
+            g.resource_type_id,
+            g.resource_id,
+            g.entitlement_id,
+            g.principal_resource_type_id,
+            g.principal_resource_id,
+            g.external_id,
+            g.columns.expansion,
+            i64::from(g.columns.expansion.is_some()),
+            g.columns.data,
             sync_id,
             now
         ])?;
@@ -852,21 +891,11 @@ mod tests {
         assert!(matches!(w.finish_sync(), Err(Error::NoSyncInProgress)));
     }
 
-    /// Resource ids of the current sync, in rowid order.
-    fn stored_ids(w: &Writer) -> Vec<String> {
-        w.conn
-            .prepare("select external_id from v1_resources order by id")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .map(|r| r.unwrap())
-            .collect()
-    }
-
     #[test]
-    fn a_failed_batch_leaves_none_of_its_rows_and_keeps_the_group() {
+    fn a_failed_batch_abandons_the_writer() {
         let dir = tempfile::tempdir().unwrap();
-        let mut w = Writer::open(&dir.path().join("a.c1z")).unwrap();
+        let out = dir.path().join("a.c1z");
+        let mut w = Writer::open(&out).unwrap();
         w.start_sync(SyncType::Full).unwrap();
         w.conn
             .execute_batch(
@@ -884,14 +913,36 @@ mod tests {
             ])
             .expect_err("the trigger fails the batch");
         assert!(format!("{err:?}").contains("boom"), "{err:?}");
-        // The failed batch is gone whole, the one before it stays, and the group goes on.
-        assert!(w.group.is_some());
-        assert_eq!(stored_ids(&w), ["user:a"]);
-        w.put_resources(&[resource("user", "d")]).unwrap();
-        w.commit().unwrap();
-        assert!(w.group.is_none() && w.conn.is_autocommit());
-        assert_eq!(stored_ids(&w), ["user:a", "user:d"]);
-        assert_eq!(w.finish_sync().unwrap().resources, 2);
+        // Without a journal the batch may have left "user:b" behind: nothing goes on.
+        assert!(matches!(
+            w.put_resources(&[resource("user", "d")]),
+            Err(Error::Abandoned)
+        ));
+        assert!(matches!(w.set_sync_token("{}"), Err(Error::Abandoned)));
+        assert!(matches!(
+            w.resources_after("user", 0, 10),
+            Err(Error::Abandoned)
+        ));
+        assert!(matches!(w.commit(), Err(Error::Abandoned)));
+        assert!(matches!(w.finish_sync(), Err(Error::Abandoned)));
+        assert!(matches!(w.save(), Err(Error::Abandoned)));
+        assert!(!out.exists(), "no artifact from an abandoned writer");
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "and no work files"
+        );
+    }
+
+    #[test]
+    fn the_build_database_runs_without_a_journal() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = Writer::open(&dir.path().join("a.c1z")).unwrap();
+        let mode: String = w
+            .conn
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "off");
     }
 
     #[test]

@@ -23,7 +23,7 @@ pub(super) enum Rows {
     ResourceTypes(Vec<v2::ResourceType>),
     Resources(Vec<v2::Resource>),
     Entitlements(Vec<v2::Entitlement>),
-    Grants(Vec<v2::Grant>),
+    Grants(Vec<c1z::GrantRow>),
 }
 
 type Reply<T> = oneshot::Sender<Result<T, c1z::Error>>;
@@ -36,7 +36,7 @@ enum Command {
         type_id: String,
         after: i64,
         limit: usize,
-        reply: Reply<Vec<(i64, v2::Resource)>>,
+        reply: Reply<Vec<c1z::StoredResource>>,
     },
     DropDangling(Reply<DanglingGrants>),
     Finish(Reply<SyncStats>),
@@ -94,15 +94,20 @@ impl StoreThread {
         self.send(make(reply)).await?;
         rx.await
             .map_err(|_| SyncError::StoreThread)?
-            .map_err(|source| match source {
-                c1z::Error::Cancelled { .. } => SyncError::Cancelled {
-                    path: self.path.clone(),
-                },
-                source => SyncError::Store {
-                    path: self.path.clone(),
-                    source,
-                },
-            })
+            .map_err(|source| self.error(source))
+    }
+
+    /// A store error as the sync reports it.
+    fn error(&self, source: c1z::Error) -> SyncError {
+        match source {
+            c1z::Error::Cancelled { .. } => SyncError::Cancelled {
+                path: self.path.clone(),
+            },
+            source => SyncError::Store {
+                path: self.path.clone(),
+                source,
+            },
+        }
     }
 
     pub(super) async fn start_sync(&self, sync_type: SyncType) -> Result<SyncId, SyncError> {
@@ -118,12 +123,14 @@ impl StoreThread {
         self.send(Command::Token(token)).await
     }
 
+    /// Stored resources of one type after a rowid (see `c1z::Writer::stored_resources_after`),
+    /// still encoded: [`StoreThread::decode`] them on the caller's thread.
     pub(super) async fn resources_after(
         &self,
         type_id: &str,
         after: i64,
         limit: usize,
-    ) -> Result<Vec<(i64, v2::Resource)>, SyncError> {
+    ) -> Result<Vec<c1z::StoredResource>, SyncError> {
         self.ask(|reply| Command::ResourcesAfter {
             type_id: type_id.to_owned(),
             after,
@@ -131,6 +138,11 @@ impl StoreThread {
             reply,
         })
         .await
+    }
+
+    /// Decodes a resource that [`StoreThread::resources_after`] returned.
+    pub(super) fn decode(&self, stored: &c1z::StoredResource) -> Result<v2::Resource, SyncError> {
+        stored.decode().map_err(|e| self.error(e))
     }
 
     pub(super) async fn drop_dangling(&self) -> Result<DanglingGrants, SyncError> {
@@ -180,7 +192,7 @@ fn store_loop(writer: c1z::Writer, mut rx: mpsc::Receiver<Command>, abandoned: &
                         Rows::ResourceTypes(v) => w.put_resource_types(&v),
                         Rows::Resources(v) => w.put_resources(&v),
                         Rows::Entitlements(v) => w.put_entitlements(&v),
-                        Rows::Grants(v) => w.put_grants(&v),
+                        Rows::Grants(v) => w.put_grant_rows(&v),
                     };
                     failed = res.err();
                 }
@@ -201,7 +213,7 @@ fn store_loop(writer: c1z::Writer, mut rx: mpsc::Receiver<Command>, abandoned: &
             } => {
                 let _ = reply.send(
                     take_failed(&mut failed)
-                        .and_then(|()| w.resources_after(&type_id, after, limit)),
+                        .and_then(|()| w.stored_resources_after(&type_id, after, limit)),
                 );
             }
             Command::DropDangling(reply) => {
@@ -328,8 +340,8 @@ mod tests {
             .resources_after("user", 0, 100)
             .await
             .unwrap()
-            .into_iter()
-            .map(|(_, r)| r)
+            .iter()
+            .map(|r| store.decode(r).unwrap())
             .collect();
         assert_eq!(got, want);
         store.finish().await.unwrap();
