@@ -17,7 +17,7 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
-use super::lookup::{group_members, id_of, user_principal};
+use super::lookup::{grant_user, group_members, id_of, user_principal};
 use super::paging::{self, Sessions};
 use super::{group_type, lock, map_error, types, user_type};
 use crate::baton::annotations::pack;
@@ -286,12 +286,7 @@ pub async fn revoke_membership(
         grant.entitlement.as_ref().and_then(|e| e.resource.as_ref()),
         "grant's entitlement",
     )?;
-    let uid = user_principal(
-        grant
-            .principal
-            .as_ref()
-            .ok_or_else(|| ConnectorError::invalid_argument("the grant has no principal"))?,
-    )?;
+    let uid = grant_user(grant)?;
     let gid = GroupId::from(gres.resource.clone());
     match group_members(client, &gid).await? {
         Some(m) if m.iter().any(|m| m == uid.as_str()) => {

@@ -90,6 +90,15 @@ pub fn user_principal(principal: &v2::Resource) -> Result<UserId, ConnectorError
     Ok(UserId::from(id.resource.clone()))
 }
 
+/// The user a grant is held by, for revoking it: [`user_principal`] of its principal.
+pub fn grant_user(grant: &v2::Grant) -> Result<UserId, ConnectorError> {
+    let principal = grant
+        .principal
+        .as_ref()
+        .ok_or_else(|| ConnectorError::invalid_argument("the grant has no principal"))?;
+    user_principal(principal)
+}
+
 /// The role a member holds (a missing extension means `member`).
 pub async fn current_role(
     client: &notion::Client,

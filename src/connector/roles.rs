@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::lookup::{current_role, id_of, user_principal};
+use super::lookup::{current_role, grant_user, id_of, user_principal};
 use super::seats::SeatTally;
 use super::{role_type, types, user_type};
 use crate::baton::annotations::pack;
@@ -227,12 +227,7 @@ pub async fn revoke_role(
             crate::text::one_line(role_id)
         ))
     })?;
-    let uid = user_principal(
-        grant
-            .principal
-            .as_ref()
-            .ok_or_else(|| ConnectorError::invalid_argument("the grant has no principal"))?,
-    )?;
+    let uid = grant_user(grant)?;
     match current_role(client, &uid).await? {
         Some(held) if &held == role_id => {
             set_role(client, &uid, DEFAULT_ROLE).await?;
