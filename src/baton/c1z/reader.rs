@@ -239,7 +239,7 @@ impl Reader {
 
     /// The stats of a sync, counted from its rows (works for any file, stored stats or not).
     pub fn stats(&self, sync_id: &str) -> Result<SyncStats> {
-        stats::compute(&self.conn, sync_id)
+        stats::compute(&self.conn, sync_id, stats::Rows::OfSync)
     }
 
     /// `(type, name)` of every object in `sqlite_master`, in creation order.

@@ -47,24 +47,36 @@ impl SyncStats {
     }
 }
 
-/// Counts the rows of `sync_id` in the four object tables.
-pub(crate) fn compute(conn: &Connection, sync_id: &str) -> Result<SyncStats> {
+/// Whose rows [`compute`] counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Rows {
+    /// The rows whose `sync_id` is the one given.
+    OfSync,
+    /// Every row: the caller knows the database holds no other sync's (a build database the
+    /// writer created, with this one run). Counting needs no filter then, so it reads the
+    /// `resource_type_id` indexes instead of the tables and sorts nothing: on a large sync
+    /// (300,000 grants) that is the difference between a pass over 230 MB and one over 14 MB.
+    All,
+}
+
+/// Counts the rows of `sync_id` in the four object tables (see [`Rows`]).
+pub(crate) fn compute(conn: &Connection, sync_id: &str, rows: Rows) -> Result<SyncStats> {
+    let (filter, args): (&str, &[&dyn rusqlite::ToSql]) = match rows {
+        Rows::OfSync => ("where sync_id = ?1", &[&sync_id]),
+        Rows::All => ("", &[]),
+    };
     let count = |table: &str| -> Result<u64> {
-        let sql = format!("select count(*) from {table} where sync_id = ?1");
-        let n: i64 = conn
-            .prepare_cached(&sql)?
-            .query_row([sync_id], |r| r.get(0))?;
+        let sql = format!("select count(*) from {table} {filter}");
+        let n: i64 = conn.prepare_cached(&sql)?.query_row(args, |r| r.get(0))?;
         Ok(u64::try_from(n).unwrap_or(0))
     };
     let by_type = |table: &str| -> Result<BTreeMap<String, u64>> {
         let sql = format!(
-            "select resource_type_id, count(*) from {table} where sync_id = ?1 \
+            "select resource_type_id, count(*) from {table} {filter} \
              group by resource_type_id"
         );
         let mut stmt = conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map([sync_id], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
-        })?;
+        let rows = stmt.query_map(args, |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
         let mut map = BTreeMap::new();
         for row in rows {
             let (ty, n) = row?;

@@ -42,7 +42,8 @@
 //!   cache is bounded, and so is a group (its dirty pages are written out at commit).
 //! - A full or resources-only sync builds without the `v1_grants` indexes nothing asks for
 //!   while building (`schema::DEFERRED_INDEXES`); [`Writer::save`] creates them, after
-//!   retention, so every saved artifact has the SDK's whole schema.
+//!   retention, so every saved artifact has the SDK's whole schema. (A fresh database holding
+//!   one run gets them at [`Writer::finish_sync`] instead, where its stats count from them.)
 //! - Rows are upserted on `(external_id, sync_id)`: putting an object twice in one sync keeps one
 //!   row with the latest data.
 
@@ -117,6 +118,8 @@ pub struct Writer {
     group: Option<Group>,
     /// A write failed: the database may hold part of it, so nothing more is done with it.
     abandoned: bool,
+    /// Sync runs started by this writer.
+    runs: u32,
     /// Whether this writer created the database (rather than unpacking `out`): then saving
     /// may skip the compaction copy (see [`super::save`]).
     fresh: bool,
@@ -198,6 +201,7 @@ impl Writer {
             ledger: integrity::Ledger::default(),
             group: None,
             abandoned: false,
+            runs: 0,
             fresh: !existing,
             out: out.to_path_buf(),
             db_path,
@@ -226,6 +230,7 @@ impl Writer {
         self.commit()?;
         let res = self.insert_run(sync_type);
         let id = self.track(res)?;
+        self.runs += 1;
         tracing::debug!(sync_id = %id, sync_type = %sync_type, "sync started");
         self.current = Some(id.clone());
         self.ledger.reset();
@@ -545,8 +550,18 @@ impl Writer {
     }
 
     /// The writes of [`Writer::finish_sync`]: the run's stats, then its end.
+    ///
+    /// When the database is this writer's and holds this run alone, the deferred indexes are
+    /// built here rather than at save (retention cannot remove anything from it, so they are
+    /// built over the same rows either way), and the stats count from them.
     fn end_run(&mut self, sync_id: &str) -> Result<SyncStats> {
-        let stats = stats::compute(&self.conn, sync_id)?;
+        let rows = if self.fresh && self.runs == 1 {
+            schema::create_deferred_indexes(&self.conn)?;
+            stats::Rows::All
+        } else {
+            stats::Rows::OfSync
+        };
+        let stats = stats::compute(&self.conn, sync_id, rows)?;
         let tx = self.conn.transaction()?;
         tx.execute(
             "update v1_sync_runs set stats = ?1, supports_diff = 1 where sync_id = ?2",
@@ -933,6 +948,45 @@ mod tests {
             .unwrap()
             .collect::<rusqlite::Result<_>>()
             .unwrap()
+    }
+
+    #[test]
+    fn a_lone_run_is_counted_from_its_indexes_and_counts_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = Writer::open(&dir.path().join("a.c1z")).unwrap();
+        let sync = w.start_sync(SyncType::Full).unwrap();
+        let ent = Entitlement {
+            id: "group:g1:member".into(),
+            resource: Some(resource("group", "g1")),
+            ..Default::default()
+        };
+        w.put_resources(&[
+            resource("group", "g1"),
+            resource("user", "u1"),
+            resource("user", "u2"),
+        ])
+        .unwrap();
+        w.put_entitlements(std::slice::from_ref(&ent)).unwrap();
+        let grants: Vec<Grant> = ["u1", "u2"]
+            .iter()
+            .map(|u| Grant {
+                id: format!("group:g1:member:user:{u}"),
+                entitlement: Some(ent.clone()),
+                principal: Some(resource("user", u)),
+                ..Default::default()
+            })
+            .collect();
+        w.put_grants(&grants).unwrap();
+        let stats = w.finish_sync().unwrap();
+        // The deferred indexes were built for the count, before the save.
+        let names = index_names(w.connection());
+        for name in schema::DEFERRED_INDEXES {
+            assert!(names.iter().any(|n| n == name), "{name}");
+        }
+        let filtered = stats::compute(w.connection(), sync.as_str(), stats::Rows::OfSync).unwrap();
+        assert_eq!(stats, filtered);
+        assert_eq!((stats.resources, stats.grants), (3, 2));
+        assert_eq!(stats.grants_by_resource_type.get("group"), Some(&2));
     }
 
     #[test]
