@@ -28,8 +28,8 @@
 //! A sync either completes and replaces the artifact, or fails and leaves the previous one
 //! untouched: the store writes to temporary files and only `save` renames into place. The store
 //! holds the artifact's lock from open to save, so a second sync into the same file fails at
-//! once. Cancellation ends the listing at once (and is also checked between pages); during the
-//! save it is honoured up to the rename, and after the rename the sync counts as saved — so
+//! once. Cancellation ends the listing at once (and is also checked between pages); finishing
+//! the run gives up while it builds indexes; during the save it is honoured up to the rename, and after the rename the sync counts as saved — so
 //! [`SyncError::Cancelled`] always means the artifact was left as it was, and `Ok` that it was
 //! replaced.
 
@@ -216,9 +216,10 @@ pub async fn sync_to_file(
         o.finish();
     }
     ran?;
-    let stats = engine.store.finish().await?;
-    // Not raced against `cancel`: the save itself gives up before the rename when cancelled,
-    // and once it has renamed, the truthful outcome is success.
+    // Neither is raced against `cancel`: both give up by themselves when it fires (finishing
+    // while it builds indexes, saving before the rename), and once the save has renamed, the
+    // truthful outcome is success.
+    let stats = engine.store.finish(cancel.clone()).await?;
     let saved = engine.store.save(cancel).await?;
     Ok(SyncReport {
         sync_id,

@@ -167,7 +167,7 @@ fn create_private(path: &Path) -> Result<fs::File> {
 
 /// Runs the SQLite work `f` on `conn`, interrupting it once `cancelled` says so (checked every
 /// [`CANCEL_POLL`] from a helper thread); an interrupted statement becomes [`Error::Cancelled`].
-fn interruptible<T>(
+pub(super) fn interruptible<T>(
     conn: &Connection,
     cancelled: &(dyn Fn() -> bool + Sync),
     f: impl FnOnce() -> Result<T>,

@@ -540,9 +540,19 @@ impl Writer {
     /// Marks the current sync finished: counts its rows, stores the stats JSON and
     /// `supports_diff=1`, then `ended_at`. Returns the stats.
     pub fn finish_sync(&mut self) -> Result<SyncStats> {
+        self.finish_sync_unless(&|| false)
+    }
+
+    /// [`Writer::finish_sync`], unless `cancelled` says so first or while the deferred indexes
+    /// are being built (see [`Writer::end_run`]): then it fails with [`Error::Cancelled`] and
+    /// the writer is abandoned (the sync is over; `out` is left as it was).
+    pub fn finish_sync_unless(
+        &mut self,
+        cancelled: &(dyn Fn() -> bool + Sync),
+    ) -> Result<SyncStats> {
         let sync_id = self.sync_id()?.to_owned();
         self.commit()?;
-        let res = self.end_run(&sync_id);
+        let res = self.end_run(&sync_id, cancelled);
         let stats = self.track(res)?;
         tracing::debug!(sync_id = %sync_id, ?stats, "sync finished");
         self.current = None;
@@ -554,9 +564,25 @@ impl Writer {
     /// When the database is this writer's and holds this run alone, the deferred indexes are
     /// built here rather than at save (retention cannot remove anything from it, so they are
     /// built over the same rows either way), and the stats count from them.
-    fn end_run(&mut self, sync_id: &str) -> Result<SyncStats> {
+    fn end_run(
+        &mut self,
+        sync_id: &str,
+        cancelled: &(dyn Fn() -> bool + Sync),
+    ) -> Result<SyncStats> {
         let rows = if self.fresh && self.runs == 1 {
-            schema::create_deferred_indexes(&self.conn)?;
+            let stopped = || Error::Cancelled {
+                path: self.out.clone(),
+            };
+            if cancelled() {
+                return Err(stopped());
+            }
+            save::interruptible(&self.conn, cancelled, || {
+                schema::create_deferred_indexes(&self.conn)
+            })
+            .map_err(|e| match e {
+                Error::Cancelled { .. } => stopped(),
+                e => e,
+            })?;
             stats::Rows::All
         } else {
             stats::Rows::OfSync
@@ -755,6 +781,15 @@ mod tests {
         }
     }
 
+    /// The `member` entitlement of group `g`.
+    fn member_of(g: &str) -> Entitlement {
+        Entitlement {
+            id: format!("group:{g}:member"),
+            resource: Some(resource("group", g)),
+            ..Default::default()
+        }
+    }
+
     fn resource(ty: &str, id: &str) -> Resource {
         Resource {
             id: Some(rid(ty, id)),
@@ -834,11 +869,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut w = Writer::open(&dir.path().join("a.c1z")).unwrap();
         let sync = w.start_sync(SyncType::Full).unwrap();
-        let ent = Entitlement {
-            id: "group:g1:member".into(),
-            resource: Some(resource("group", "g1")),
-            ..Default::default()
-        };
+        let ent = member_of("g1");
         let exp = GrantExpandable {
             entitlement_ids: vec!["group:g2:member".into()],
             ..Default::default()
@@ -955,11 +986,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut w = Writer::open(&dir.path().join("a.c1z")).unwrap();
         let sync = w.start_sync(SyncType::Full).unwrap();
-        let ent = Entitlement {
-            id: "group:g1:member".into(),
-            resource: Some(resource("group", "g1")),
-            ..Default::default()
-        };
+        let ent = member_of("g1");
         w.put_resources(&[
             resource("group", "g1"),
             resource("user", "u1"),
@@ -990,6 +1017,22 @@ mod tests {
     }
 
     #[test]
+    fn finishing_a_lone_run_gives_up_when_cancelled() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("a.c1z");
+        let mut w = Writer::open(&out).unwrap();
+        w.start_sync(SyncType::Full).unwrap();
+        w.put_resources(&[resource("user", "u1")]).unwrap();
+        let err = w.finish_sync_unless(&|| true).expect_err("cancelled");
+        assert!(
+            matches!(err, Error::Cancelled { ref path } if *path == out),
+            "{err:?}"
+        );
+        assert!(matches!(w.save(), Err(Error::Abandoned)));
+        assert!(!out.exists());
+    }
+
+    #[test]
     fn saved_artifacts_have_every_index_the_deferred_ones_too() {
         let spec = {
             let c = Connection::open_in_memory().unwrap();
@@ -998,11 +1041,7 @@ mod tests {
         };
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("a.c1z");
-        let ent = Entitlement {
-            id: "group:g1:member".into(),
-            resource: Some(resource("group", "g1")),
-            ..Default::default()
-        };
+        let ent = member_of("g1");
         // Fresh, then appended to, then a targeted sync (which keeps them while building).
         for (round, kind) in [SyncType::Full, SyncType::Full, SyncType::Partial]
             .into_iter()

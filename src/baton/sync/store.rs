@@ -39,7 +39,7 @@ enum Command {
         reply: Reply<Vec<c1z::StoredResource>>,
     },
     DropDangling(Reply<DanglingGrants>),
-    Finish(Reply<SyncStats>),
+    Finish(CancellationToken, Reply<SyncStats>),
     Save(CancellationToken, Reply<SaveReport>),
 }
 
@@ -149,8 +149,10 @@ impl StoreThread {
         self.ask(Command::DropDangling).await
     }
 
-    pub(super) async fn finish(&self) -> Result<SyncStats, SyncError> {
-        self.ask(Command::Finish).await
+    /// Finishes the sync run, giving up once `cancel` fires (the writer may be building
+    /// indexes then: see `c1z::Writer::finish_sync_unless`).
+    pub(super) async fn finish(&self, cancel: CancellationToken) -> Result<SyncStats, SyncError> {
+        self.ask(|reply| Command::Finish(cancel, reply)).await
     }
 
     /// Saves, giving up before the rename once `cancel` fires.
@@ -220,8 +222,10 @@ fn store_loop(writer: c1z::Writer, mut rx: mpsc::Receiver<Command>, abandoned: &
                 let _ =
                     reply.send(take_failed(&mut failed).and_then(|()| w.drop_dangling_grants()));
             }
-            Command::Finish(reply) => {
-                let _ = reply.send(take_failed(&mut failed).and_then(|()| w.finish_sync()));
+            Command::Finish(cancel, reply) => {
+                let cancelled = || cancel.is_cancelled() || abandoned.load(Ordering::Acquire);
+                let _ = reply
+                    .send(take_failed(&mut failed).and_then(|()| w.finish_sync_unless(&cancelled)));
             }
             Command::Save(cancel, reply) => {
                 let cancelled = || cancel.is_cancelled() || abandoned.load(Ordering::Acquire);
@@ -299,7 +303,7 @@ mod tests {
             .unwrap();
         store.put(Rows::Resources(vec![user("d")])).await.unwrap();
         let err = store
-            .finish()
+            .finish(CancellationToken::new())
             .await
             .expect_err("the failed batch fails the sync");
         assert!(
@@ -344,6 +348,6 @@ mod tests {
             .map(|r| store.decode(r).unwrap())
             .collect();
         assert_eq!(got, want);
-        store.finish().await.unwrap();
+        store.finish(CancellationToken::new()).await.unwrap();
     }
 }
