@@ -71,11 +71,11 @@ pub(super) fn save_in(
             Ok(())
         }
     };
-    check()?;
-    let removed = interruptible(&conn, cancelled, || apply_retention(&conn)).map_err(stop)?;
-    check()?;
+    let removed = interruptible(&conn, out, cancelled, || apply_retention(&conn))?;
     // After retention, so its deletes do not maintain them.
-    interruptible(&conn, cancelled, || schema::create_deferred_indexes(&conn)).map_err(stop)?;
+    interruptible(&conn, out, cancelled, || {
+        schema::create_deferred_indexes(&conn)
+    })?;
     check()?;
 
     conn.pragma_update_and_check(None, "journal_mode", "DELETE", |_| Ok(()))?;
@@ -90,11 +90,10 @@ pub(super) fn save_in(
         let final_db = dir.path().join("final.db");
         // VACUUM INTO gives the copy the source's cache size; a sequential copy needs little.
         conn.pragma_update(None, "cache_size", -VACUUM_CACHE_KIB)?;
-        interruptible(&conn, cancelled, || {
+        interruptible(&conn, out, cancelled, || {
             conn.execute("vacuum into ?1", [final_db.to_string_lossy()])?;
             Ok(())
-        })
-        .map_err(stop)?;
+        })?;
         conn.close().map_err(|(_, e)| e)?;
         let _ = fs::remove_file(db_path);
         final_db
@@ -120,8 +119,12 @@ pub(super) fn save_in(
         if page_size != 4096 {
             // Only reachable when appending to a file with another page size.
             check.pragma_update(None, "page_size", 4096)?;
-            interruptible(&check, cancelled, || Ok(check.execute_batch("vacuum")?))
-                .map_err(stop)?;
+            interruptible(
+                &check,
+                out,
+                cancelled,
+                || Ok(check.execute_batch("vacuum")?),
+            )?;
         }
         check.close().map_err(|(_, e)| e)?;
     }
@@ -165,13 +168,21 @@ fn create_private(path: &Path) -> Result<fs::File> {
     opts.open(path).map_err(Error::io("create", path))
 }
 
-/// Runs the SQLite work `f` on `conn`, interrupting it once `cancelled` says so (checked every
-/// [`CANCEL_POLL`] from a helper thread); an interrupted statement becomes [`Error::Cancelled`].
+/// Runs the SQLite work `f` on `conn` unless `cancelled` already says so, interrupting it once
+/// `cancelled` does (checked every [`CANCEL_POLL`] from a helper thread). Either way the result
+/// is [`Error::Cancelled`] naming `out`, the artifact left as it was.
 pub(super) fn interruptible<T>(
     conn: &Connection,
+    out: &Path,
     cancelled: &(dyn Fn() -> bool + Sync),
     f: impl FnOnce() -> Result<T>,
 ) -> Result<T> {
+    let stopped = || Error::Cancelled {
+        path: out.to_path_buf(),
+    };
+    if cancelled() {
+        return Err(stopped());
+    }
     let handle = conn.get_interrupt_handle();
     let done = AtomicBool::new(false);
     let interrupted = AtomicBool::new(false);
@@ -196,9 +207,7 @@ pub(super) fn interruptible<T>(
             if interrupted.load(Ordering::Acquire)
                 && e.sqlite_error_code() == Some(rusqlite::ErrorCode::OperationInterrupted) =>
         {
-            Err(Error::Cancelled {
-                path: PathBuf::new(),
-            })
+            Err(stopped())
         }
         other => other,
     }

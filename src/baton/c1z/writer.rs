@@ -570,18 +570,8 @@ impl Writer {
         cancelled: &(dyn Fn() -> bool + Sync),
     ) -> Result<SyncStats> {
         let rows = if self.fresh && self.runs == 1 {
-            let stopped = || Error::Cancelled {
-                path: self.out.clone(),
-            };
-            if cancelled() {
-                return Err(stopped());
-            }
-            save::interruptible(&self.conn, cancelled, || {
+            save::interruptible(&self.conn, &self.out, cancelled, || {
                 schema::create_deferred_indexes(&self.conn)
-            })
-            .map_err(|e| match e {
-                Error::Cancelled { .. } => stopped(),
-                e => e,
             })?;
             stats::Rows::All
         } else {
@@ -657,19 +647,8 @@ const GRANTS_PER_INSERT: usize = 50;
 fn grant_upsert_sql(rows: usize) -> String {
     let values: Vec<String> = (0..rows)
         .map(|k| {
-            let p = |c: usize| format!("?{}", 3 + 9 * k + c);
-            format!(
-                "({}, {}, {}, {}, {}, {}, {}, {}, {}, ?1, ?2)",
-                p(0),
-                p(1),
-                p(2),
-                p(3),
-                p(4),
-                p(5),
-                p(6),
-                p(7),
-                p(8)
-            )
+            let own: Vec<String> = (0..9).map(|c| format!("?{}", 3 + 9 * k + c)).collect();
+            format!("({}, ?1, ?2)", own.join(", "))
         })
         .collect();
     // The conflict clause is the SDK's: needs_expansion flips to 1 only when the

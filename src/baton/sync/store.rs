@@ -223,12 +223,12 @@ fn store_loop(writer: c1z::Writer, mut rx: mpsc::Receiver<Command>, abandoned: &
                     reply.send(take_failed(&mut failed).and_then(|()| w.drop_dangling_grants()));
             }
             Command::Finish(cancel, reply) => {
-                let cancelled = || cancel.is_cancelled() || abandoned.load(Ordering::Acquire);
+                let cancelled = stop_when(&cancel, abandoned);
                 let _ = reply
                     .send(take_failed(&mut failed).and_then(|()| w.finish_sync_unless(&cancelled)));
             }
             Command::Save(cancel, reply) => {
-                let cancelled = || cancel.is_cancelled() || abandoned.load(Ordering::Acquire);
+                let cancelled = stop_when(&cancel, abandoned);
                 let res = match (take_failed(&mut failed), writer.take()) {
                     (Ok(()), Some(w)) => w.save_unless(&cancelled),
                     (Err(e), _) => Err(e),
@@ -239,6 +239,14 @@ fn store_loop(writer: c1z::Writer, mut rx: mpsc::Receiver<Command>, abandoned: &
             }
         }
     }
+}
+
+/// The cancel check of a long step: the sync was cancelled, or its handle dropped.
+fn stop_when<'a>(
+    cancel: &'a CancellationToken,
+    abandoned: &'a AtomicBool,
+) -> impl Fn() -> bool + Sync + 'a {
+    move || cancel.is_cancelled() || abandoned.load(Ordering::Acquire)
 }
 
 fn take_failed(failed: &mut Option<c1z::Error>) -> Result<(), c1z::Error> {
