@@ -489,6 +489,7 @@ impl Engine<'_> {
             Walk::Grants => SyncPhase::Grants,
         };
         let total = this.resource_counts.get(type_id).copied();
+        let started = Instant::now();
         let (mut visited, mut items) = (0u64, 0u64);
         let mut batch = this.store.resources_after(type_id, 0, BATCH).await?;
         while let Some(last) = batch.last() {
@@ -532,7 +533,16 @@ impl Engine<'_> {
             current?;
             batch = next?;
         }
-        this.flush(&mut buffer).await
+        this.flush(&mut buffer).await?;
+        debug!(
+            resource_type = type_id,
+            phase = ?phase,
+            visited,
+            items,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "walked resources"
+        );
+        Ok(())
     }
 
     async fn entitlements_of(

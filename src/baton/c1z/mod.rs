@@ -35,6 +35,7 @@
 
 pub mod container;
 mod error;
+mod grant_keys;
 pub mod integrity;
 pub mod lock;
 pub mod reader;

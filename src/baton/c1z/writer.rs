@@ -15,7 +15,7 @@
 //!
 //! # Group commit
 //! Committing is the expensive part of a small transaction: every page the batch dirtied is
-//! written out (the hot interior pages of seven grant indexes among them) and its rollback
+//! written out (the hot interior pages of the indexes among them) and its rollback
 //! journal rebuilt. So consecutive `put_*` batches (and [`Writer::set_sync_token`]) share one
 //! *group* transaction, committed once it holds 5,000 rows or is half a second old, when
 //! the caller says so ([`Writer::commit`]: the store thread does when it has nothing queued),
@@ -45,7 +45,9 @@
 //!   retention, so every saved artifact has the SDK's whole schema. (A fresh database holding
 //!   one run gets them at [`Writer::finish_sync`] instead, where its stats count from them.)
 //! - Rows are upserted on `(external_id, sync_id)`: putting an object twice in one sync keeps one
-//!   row with the latest data.
+//!   row with the latest data. While the unique grant index is deferred, grants whose keys are
+//!   certainly new to the run are plain inserts, and the first repeat builds the index
+//!   (`super::grant_keys`); the table is the same either way.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -55,6 +57,7 @@ use std::time::{Duration, Instant};
 use prost::Message;
 use rusqlite::{Connection, OptionalExtension as _, params};
 
+use super::grant_keys::GrantKeys;
 use super::integrity::{self, DanglingGrants};
 use super::lock::{self, ArtifactLock};
 use super::record::{self, GrantRow, StoredResource, id_parts, resource_key};
@@ -114,6 +117,8 @@ pub struct Writer {
     current: Option<SyncId>,
     /// What the current sync stored, so that its integrity pass can usually be skipped.
     ledger: integrity::Ledger,
+    /// Whether the current run's grants go in before their unique index exists.
+    grant_keys: GrantKeys,
     /// The open group transaction, if any (see "Group commit" in the module docs).
     group: Option<Group>,
     /// A write failed: the database may hold part of it, so nothing more is done with it.
@@ -199,6 +204,7 @@ impl Writer {
             conn,
             current: None,
             ledger: integrity::Ledger::default(),
+            grant_keys: GrantKeys::upserting(),
             group: None,
             abandoned: false,
             runs: 0,
@@ -240,10 +246,16 @@ impl Writer {
     /// The writes of [`Writer::start_sync`]: the new run's row (and, for a full sync, dropping
     /// the deferred indexes).
     fn insert_run(&mut self, sync_type: SyncType) -> Result<SyncId> {
-        if sync_type != SyncType::Partial {
-            // Built at save instead (`schema::DEFERRED_INDEXES`). A targeted sync stores a
-            // handful of grants: for it, rebuilding them over the whole file would cost more.
+        if sync_type == SyncType::Partial {
+            // A targeted sync stores a handful of grants: for it, rebuilding the deferred
+            // indexes over the whole file would cost more. It upserts through the unique
+            // index (built now if an earlier run of this writer left it deferred).
+            schema::create_grant_index(&self.conn, schema::GRANT_KEY_INDEX)?;
+            self.grant_keys = GrantKeys::upserting();
+        } else {
+            // Built at the end instead (`schema::DEFERRED_INDEXES`).
             schema::drop_deferred_indexes(&self.conn)?;
+            self.grant_keys = GrantKeys::deferring();
         }
         let id = SyncId::generate();
         let parent: String = if sync_type == SyncType::Partial {
@@ -458,8 +470,43 @@ impl Writer {
         let res = self
             .ledger
             .before_grants(&self.conn, &sync_id)
-            .and_then(|()| insert_grants(&self.conn, &mut self.ledger, items, &sync_id, &now));
+            .and_then(|()| self.store_grants(items, &sync_id, &now));
         self.end_batch(res, items.len())
+    }
+
+    /// The writes of [`Writer::put_grant_rows`]: plain inserts for the leading grants certainly
+    /// new to the run while the unique index is deferred, upserts for the rest — after building
+    /// the index, when it was still deferred (`super::grant_keys`).
+    fn store_grants(&mut self, items: &[GrantRow], sync_id: &str, now: &str) -> Result<()> {
+        let new = self.grant_keys.admit(items);
+        let (inserts, upserts) = items.split_at(new);
+        insert_grants(
+            &self.conn,
+            &mut self.ledger,
+            inserts,
+            sync_id,
+            now,
+            Conflict::Fail,
+        )?;
+        if upserts.is_empty() {
+            return Ok(());
+        }
+        if self.grant_keys.deferred() {
+            tracing::debug!(
+                grants = self.grant_keys.remembered(),
+                "a grant key came twice: building the unique grant index now"
+            );
+            schema::create_grant_index(&self.conn, schema::GRANT_KEY_INDEX)?;
+            self.grant_keys.index_built();
+        }
+        insert_grants(
+            &self.conn,
+            &mut self.ledger,
+            upserts,
+            sync_id,
+            now,
+            Conflict::Update,
+        )
     }
 
     /// Resources of the current sync of one type with `rowid > after`, ordered by rowid, at most
@@ -642,9 +689,19 @@ impl Writer {
 /// less per row on SQLite's statement machinery (bind, step, reset) than one per row does.
 const GRANTS_PER_INSERT: usize = 50;
 
-/// The upsert of [`insert_grants`] for `rows` rows. `?1` is the sync id and `?2` the time, shared
+/// What an insert of [`insert_grants`] does with a grant already stored in the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Conflict {
+    /// Nothing: the grants are known to be new and the unique index may not exist (a plain
+    /// insert; a repeat that slipped through would fail on the index when it is built).
+    Fail,
+    /// Update it (the SDK's upsert; needs the unique index).
+    Update,
+}
+
+/// The insert of [`insert_grants`] for `rows` rows. `?1` is the sync id and `?2` the time, shared
 /// by all rows; row `k` binds its nine columns to `?(3 + 9k)` … `?(11 + 9k)`.
-fn grant_upsert_sql(rows: usize) -> String {
+fn grant_insert_sql(rows: usize, conflict: Conflict) -> String {
     let values: Vec<String> = (0..rows)
         .map(|k| {
             let own: Vec<String> = (0..9).map(|c| format!("?{}", 3 + 9 * k + c)).collect();
@@ -654,12 +711,18 @@ fn grant_upsert_sql(rows: usize) -> String {
     // The conflict clause is the SDK's: needs_expansion flips to 1 only when the
     // expansion changes, and to 0 when it goes away. Rows of one statement are upserted in
     // order, so a grant given twice in one batch keeps its last version, as with one row each.
-    format!(
+    let insert = format!(
         "insert into v1_grants (resource_type_id, resource_id, entitlement_id, \
          principal_resource_type_id, principal_resource_id, external_id, expansion, \
          needs_expansion, data, sync_id, discovered_at) \
-         values {} \
-         on conflict (external_id, sync_id) do update set \
+         values {}",
+        values.join(", ")
+    );
+    if conflict == Conflict::Fail {
+        return insert;
+    }
+    format!(
+        "{insert} on conflict (external_id, sync_id) do update set \
          resource_type_id = excluded.resource_type_id, \
          resource_id = excluded.resource_id, \
          entitlement_id = excluded.entitlement_id, \
@@ -671,30 +734,40 @@ fn grant_upsert_sql(rows: usize) -> String {
            when excluded.expansion is null or excluded.expansion = x'' then 0 \
            when v1_grants.expansion is null then 1 \
            when v1_grants.expansion != excluded.expansion then 1 \
-           else v1_grants.needs_expansion end",
-        values.join(", ")
+           else v1_grants.needs_expansion end"
     )
 }
 
-/// Inserts one batch of grants (the body of [`Writer::put_grants`]), checking each against the
-/// ledger as it goes: [`GRANTS_PER_INSERT`] rows per statement, the rest one by one.
+/// Inserts grants (for [`Writer::store_grants`]), checking each against the ledger as it goes:
+/// [`GRANTS_PER_INSERT`] rows per statement, the rest one by one.
 fn insert_grants(
     conn: &Connection,
     ledger: &mut integrity::Ledger,
     items: &[GrantRow],
     sync_id: &str,
     now: &str,
+    conflict: Conflict,
 ) -> Result<()> {
-    static MANY: LazyLock<String> = LazyLock::new(|| grant_upsert_sql(GRANTS_PER_INSERT));
-    static ONE: LazyLock<String> = LazyLock::new(|| grant_upsert_sql(1));
+    static SQL: LazyLock<[[String; 2]; 2]> = LazyLock::new(|| {
+        [Conflict::Fail, Conflict::Update].map(|c| {
+            [
+                grant_insert_sql(GRANTS_PER_INSERT, c),
+                grant_insert_sql(1, c),
+            ]
+        })
+    });
+    if items.is_empty() {
+        return Ok(());
+    }
+    let [many_sql, one_sql] = &SQL[usize::from(conflict == Conflict::Update)];
     let chunks = items.chunks_exact(GRANTS_PER_INSERT);
     let rest = chunks.remainder();
-    let mut many = conn.prepare_cached(&MANY)?;
+    let mut many = conn.prepare_cached(many_sql)?;
     for chunk in chunks {
         bind_grants(&mut many, ledger, chunk, sync_id, now)?;
         many.raw_execute()?;
     }
-    let mut one = conn.prepare_cached(&ONE)?;
+    let mut one = conn.prepare_cached(one_sql)?;
     for g in rest {
         bind_grants(&mut one, ledger, std::slice::from_ref(g), sync_id, now)?;
         one.raw_execute()?;
@@ -702,7 +775,7 @@ fn insert_grants(
     Ok(())
 }
 
-/// Binds `rows` to a statement of [`grant_upsert_sql`] for as many rows, noting each in the
+/// Binds `rows` to a statement of [`grant_insert_sql`] for as many rows, noting each in the
 /// ledger.
 fn bind_grants(
     stmt: &mut rusqlite::CachedStatement<'_>,
@@ -795,15 +868,14 @@ mod tests {
         .collect()
     }
 
-    #[test]
-    fn many_grants_per_statement_upsert_like_one_at_a_time() {
-        // 173 grants over 70 ids: repeats within one statement and across statements, and an
-        // expansion that appears, changes, stays and goes away.
-        let grants: Vec<Grant> = (0..173)
+    /// `count` grants over `ids` grant ids (grant `i` has id `i % ids`, so a count past `ids`
+    /// repeats them), every third one expandable, towards one of two entitlements by round.
+    fn grants_over(count: usize, ids: usize) -> Vec<Grant> {
+        (0..count)
             .map(|i| {
-                let n = i % 70;
+                let n = i % ids;
                 let expandable = GrantExpandable {
-                    entitlement_ids: vec![format!("group:e{}:member", (i / 70) % 2)],
+                    entitlement_ids: vec![format!("group:e{}:member", (i / ids) % 2)],
                     ..Default::default()
                 };
                 let annotations = if i % 3 == 0 {
@@ -823,7 +895,14 @@ mod tests {
                     ..Default::default()
                 }
             })
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn many_grants_per_statement_upsert_like_one_at_a_time() {
+        // 173 grants over 70 ids: repeats within one statement and across statements, and an
+        // expansion that appears, changes, stays and goes away.
+        let grants = grants_over(173, 70);
         let dir = tempfile::tempdir().unwrap();
         let mut batched = Writer::open(&dir.path().join("a.c1z")).unwrap();
         batched.start_sync(SyncType::Full).unwrap();
@@ -841,6 +920,98 @@ mod tests {
                 .any(|row| row[7] == rusqlite::types::Value::Integer(1)),
             "some grant still needs expansion"
         );
+    }
+
+    fn has_grant_key_index(w: &Writer) -> bool {
+        index_names(&w.conn)
+            .iter()
+            .any(|n| n == schema::GRANT_KEY_INDEX)
+    }
+
+    /// A writer of a full sync whose grants are upserted through the unique index from the
+    /// first, as before the index was deferred: the reference for what deferring must store.
+    fn upserting_writer(path: &Path) -> Writer {
+        let mut w = Writer::open(path).unwrap();
+        w.start_sync(SyncType::Full).unwrap();
+        schema::create_grant_index(&w.conn, schema::GRANT_KEY_INDEX).unwrap();
+        w.grant_keys = GrantKeys::upserting();
+        w
+    }
+
+    #[test]
+    fn deferring_the_grant_key_index_stores_what_upserting_stores() {
+        // Batches of 40 over 100 ids: new keys only in the first two and a half batches, then a
+        // repeat in the middle of the third (grant 100 is id 0 again), then only repeats.
+        let grants = grants_over(260, 100);
+        let dir = tempfile::tempdir().unwrap();
+        let mut deferring = Writer::open(&dir.path().join("a.c1z")).unwrap();
+        deferring.start_sync(SyncType::Full).unwrap();
+        let mut upserting = upserting_writer(&dir.path().join("b.c1z"));
+        for (k, batch) in grants.chunks(40).enumerate() {
+            deferring.put_grants(batch).unwrap();
+            upserting.put_grants(batch).unwrap();
+            // Built exactly when the first repeat came (in the third batch).
+            assert_eq!(has_grant_key_index(&deferring), k >= 2, "after batch {k}");
+        }
+        let (got, want) = (grant_table(&deferring), grant_table(&upserting));
+        assert_eq!(got.len(), 100);
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn a_run_without_repeats_builds_the_grant_key_index_at_the_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = Writer::open(&dir.path().join("a.c1z")).unwrap();
+        w.start_sync(SyncType::Full).unwrap();
+        w.put_grants(&grants_over(120, 120)).unwrap();
+        assert!(!has_grant_key_index(&w));
+        w.finish_sync().unwrap();
+        assert!(has_grant_key_index(&w));
+    }
+
+    #[test]
+    fn past_its_key_limit_a_run_upserts_and_stores_the_same() {
+        let grants = grants_over(90, 60);
+        let dir = tempfile::tempdir().unwrap();
+        let mut limited = Writer::open(&dir.path().join("a.c1z")).unwrap();
+        limited.start_sync(SyncType::Full).unwrap();
+        limited.grant_keys = GrantKeys::deferring_at_most(25);
+        limited.put_grants(&grants[..20]).unwrap();
+        assert!(!has_grant_key_index(&limited));
+        limited.put_grants(&grants[20..]).unwrap();
+        assert!(has_grant_key_index(&limited));
+        let mut upserting = upserting_writer(&dir.path().join("b.c1z"));
+        upserting.put_grants(&grants).unwrap();
+        assert_eq!(grant_table(&limited), grant_table(&upserting));
+    }
+
+    #[test]
+    fn a_targeted_run_upserts_through_the_index_an_earlier_run_deferred() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = Writer::open(&dir.path().join("a.c1z")).unwrap();
+        w.start_sync(SyncType::Full).unwrap();
+        w.put_grants(&grants_over(10, 10)).unwrap();
+        w.finish_sync().unwrap();
+        // A second full run in one writer: its deferred indexes wait for the save.
+        w.start_sync(SyncType::Full).unwrap();
+        w.put_grants(&grants_over(10, 10)).unwrap();
+        w.finish_sync().unwrap();
+        assert!(!has_grant_key_index(&w));
+        w.start_sync(SyncType::Partial).unwrap();
+        assert!(has_grant_key_index(&w));
+        let again = grants_over(12, 12);
+        w.put_grants(&again).unwrap();
+        w.put_grants(&again).unwrap();
+        let partial = w.sync_id().unwrap().to_owned();
+        let stored: i64 = w
+            .conn
+            .query_row(
+                "select count(*) from v1_grants where sync_id = ?1",
+                [&partial],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(stored, 12);
     }
 
     #[test]
