@@ -898,17 +898,22 @@ mod tests {
             .collect()
     }
 
+    /// A writer of a new artifact at `path`, in a full sync.
+    fn full_sync(path: &Path) -> Writer {
+        let mut w = Writer::open(path).unwrap();
+        w.start_sync(SyncType::Full).unwrap();
+        w
+    }
+
     #[test]
     fn many_grants_per_statement_upsert_like_one_at_a_time() {
         // 173 grants over 70 ids: repeats within one statement and across statements, and an
         // expansion that appears, changes, stays and goes away.
         let grants = grants_over(173, 70);
         let dir = tempfile::tempdir().unwrap();
-        let mut batched = Writer::open(&dir.path().join("a.c1z")).unwrap();
-        batched.start_sync(SyncType::Full).unwrap();
+        let mut batched = full_sync(&dir.path().join("a.c1z"));
         batched.put_grants(&grants).unwrap();
-        let mut single = Writer::open(&dir.path().join("b.c1z")).unwrap();
-        single.start_sync(SyncType::Full).unwrap();
+        let mut single = full_sync(&dir.path().join("b.c1z"));
         for g in &grants {
             single.put_grants(std::slice::from_ref(g)).unwrap();
         }
@@ -931,8 +936,7 @@ mod tests {
     /// A writer of a full sync whose grants are upserted through the unique index from the
     /// first, as before the index was deferred: the reference for what deferring must store.
     fn upserting_writer(path: &Path) -> Writer {
-        let mut w = Writer::open(path).unwrap();
-        w.start_sync(SyncType::Full).unwrap();
+        let mut w = full_sync(path);
         schema::create_grant_index(&w.conn, schema::GRANT_KEY_INDEX).unwrap();
         w.grant_keys = GrantKeys::upserting();
         w
@@ -944,8 +948,7 @@ mod tests {
         // repeat in the middle of the third (grant 100 is id 0 again), then only repeats.
         let grants = grants_over(260, 100);
         let dir = tempfile::tempdir().unwrap();
-        let mut deferring = Writer::open(&dir.path().join("a.c1z")).unwrap();
-        deferring.start_sync(SyncType::Full).unwrap();
+        let mut deferring = full_sync(&dir.path().join("a.c1z"));
         let mut upserting = upserting_writer(&dir.path().join("b.c1z"));
         for (k, batch) in grants.chunks(40).enumerate() {
             deferring.put_grants(batch).unwrap();
@@ -961,8 +964,7 @@ mod tests {
     #[test]
     fn a_run_without_repeats_builds_the_grant_key_index_at_the_end() {
         let dir = tempfile::tempdir().unwrap();
-        let mut w = Writer::open(&dir.path().join("a.c1z")).unwrap();
-        w.start_sync(SyncType::Full).unwrap();
+        let mut w = full_sync(&dir.path().join("a.c1z"));
         w.put_grants(&grants_over(120, 120)).unwrap();
         assert!(!has_grant_key_index(&w));
         w.finish_sync().unwrap();
@@ -973,8 +975,7 @@ mod tests {
     fn past_its_key_limit_a_run_upserts_and_stores_the_same() {
         let grants = grants_over(90, 60);
         let dir = tempfile::tempdir().unwrap();
-        let mut limited = Writer::open(&dir.path().join("a.c1z")).unwrap();
-        limited.start_sync(SyncType::Full).unwrap();
+        let mut limited = full_sync(&dir.path().join("a.c1z"));
         limited.grant_keys = GrantKeys::deferring_at_most(25);
         limited.put_grants(&grants[..20]).unwrap();
         assert!(!has_grant_key_index(&limited));
@@ -988,8 +989,7 @@ mod tests {
     #[test]
     fn a_targeted_run_upserts_through_the_index_an_earlier_run_deferred() {
         let dir = tempfile::tempdir().unwrap();
-        let mut w = Writer::open(&dir.path().join("a.c1z")).unwrap();
-        w.start_sync(SyncType::Full).unwrap();
+        let mut w = full_sync(&dir.path().join("a.c1z"));
         w.put_grants(&grants_over(10, 10)).unwrap();
         w.finish_sync().unwrap();
         // A second full run in one writer: its deferred indexes wait for the save.
