@@ -29,9 +29,9 @@
 //! untouched: the store writes to temporary files and only `save` renames into place. The store
 //! holds the artifact's lock from open to save, so a second sync into the same file fails at
 //! once. Cancellation ends the listing at once (and is also checked between pages); finishing
-//! the run gives up while it builds indexes; during the save it is honoured up to the rename, and after the rename the sync counts as saved — so
-//! [`SyncError::Cancelled`] always means the artifact was left as it was, and `Ok` that it was
-//! replaced.
+//! the run gives up while it builds indexes; during the save it is honoured up to the rename,
+//! and after the rename the sync counts as saved — so [`SyncError::Cancelled`] always means the
+//! artifact was left as it was, and `Ok` that it was replaced.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

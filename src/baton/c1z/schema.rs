@@ -394,15 +394,21 @@ const INDEX_BUILD_CACHE_KIB: i64 = 1024;
 /// The sorter's worker threads at most (SQLite uses them only to sort and merge runs).
 const SORT_THREADS: usize = 4;
 
-/// Creates the [`DEFERRED_INDEXES`] that are missing (a no-op when none is), with a small
-/// cache and the sorter's worker threads (see [`INDEX_BUILD_CACHE_KIB`]); the connection's
-/// own cache size and thread count are put back afterwards.
+/// Creates the [`DEFERRED_INDEXES`] that are missing (a no-op when none is); see
+/// [`create_grant_indexes`].
 pub(crate) fn create_deferred_indexes(conn: &Connection) -> Result<()> {
+    create_grant_indexes(conn, DEFERRED_INDEXES)
+}
+
+/// Creates the `v1_grants` indexes `names` that are missing, with a small cache and the
+/// sorter's worker threads (see [`INDEX_BUILD_CACHE_KIB`]); the connection's own cache size
+/// and thread count are put back afterwards.
+pub(crate) fn create_grant_indexes(conn: &Connection, names: &[&str]) -> Result<()> {
     let cache: i64 = conn.pragma_query_value(None, "cache_size", |r| r.get(0))?;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(SORT_THREADS));
     conn.pragma_update(None, "cache_size", -INDEX_BUILD_CACHE_KIB)?;
     conn.pragma_update(None, "threads", threads as i64)?;
-    let built = DEFERRED_INDEXES
+    let built = names
         .iter()
         .try_for_each(|name| create_grant_index(conn, name));
     let restored = conn
@@ -413,7 +419,7 @@ pub(crate) fn create_deferred_indexes(conn: &Connection) -> Result<()> {
 }
 
 /// Creates the `v1_grants` index `name` unless it exists.
-pub(crate) fn create_grant_index(conn: &Connection, name: &str) -> Result<()> {
+fn create_grant_index(conn: &Connection, name: &str) -> Result<()> {
     let grants = TABLES.iter().filter(|t| t.name == GRANTS);
     for (_, sql) in grants
         .flat_map(|t| t.indexes.iter())

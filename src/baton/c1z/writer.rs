@@ -250,7 +250,7 @@ impl Writer {
             // A targeted sync stores a handful of grants: for it, rebuilding the deferred
             // indexes over the whole file would cost more. It upserts through the unique
             // index (built now if an earlier run of this writer left it deferred).
-            schema::create_grant_index(&self.conn, schema::GRANT_KEY_INDEX)?;
+            schema::create_grant_indexes(&self.conn, &[schema::GRANT_KEY_INDEX])?;
             self.grant_keys = GrantKeys::upserting();
         } else {
             // Built at the end instead (`schema::DEFERRED_INDEXES`).
@@ -496,7 +496,7 @@ impl Writer {
                 grants = self.grant_keys.remembered(),
                 "a grant key came twice: building the unique grant index now"
             );
-            schema::create_grant_index(&self.conn, schema::GRANT_KEY_INDEX)?;
+            schema::create_grant_indexes(&self.conn, &[schema::GRANT_KEY_INDEX])?;
             self.grant_keys.index_built();
         }
         insert_grants(
@@ -937,7 +937,7 @@ mod tests {
     /// first, as before the index was deferred: the reference for what deferring must store.
     fn upserting_writer(path: &Path) -> Writer {
         let mut w = full_sync(path);
-        schema::create_grant_index(&w.conn, schema::GRANT_KEY_INDEX).unwrap();
+        schema::create_grant_indexes(&w.conn, &[schema::GRANT_KEY_INDEX]).unwrap();
         w.grant_keys = GrantKeys::upserting();
         w
     }
@@ -1170,8 +1170,7 @@ mod tests {
     fn finishing_a_lone_run_gives_up_when_cancelled() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("a.c1z");
-        let mut w = Writer::open(&out).unwrap();
-        w.start_sync(SyncType::Full).unwrap();
+        let mut w = full_sync(&out);
         w.put_resources(&[resource("user", "u1")]).unwrap();
         let err = w.finish_sync_unless(&|| true).expect_err("cancelled");
         assert!(
@@ -1258,8 +1257,7 @@ mod tests {
     fn a_failed_batch_abandons_the_writer() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("a.c1z");
-        let mut w = Writer::open(&out).unwrap();
-        w.start_sync(SyncType::Full).unwrap();
+        let mut w = full_sync(&out);
         w.conn
             .execute_batch(
                 "create temp trigger boom before insert on v1_resources \
@@ -1311,8 +1309,7 @@ mod tests {
     #[test]
     fn a_group_commits_itself_once_it_is_large() {
         let dir = tempfile::tempdir().unwrap();
-        let mut w = Writer::open(&dir.path().join("a.c1z")).unwrap();
-        w.start_sync(SyncType::Full).unwrap();
+        let mut w = full_sync(&dir.path().join("a.c1z"));
         let users: Vec<Resource> = (0..GROUP_ROWS - 1)
             .map(|i| resource("user", &i.to_string()))
             .collect();
@@ -1326,8 +1323,7 @@ mod tests {
     #[test]
     fn resources_after_sees_what_the_open_group_holds() {
         let dir = tempfile::tempdir().unwrap();
-        let mut w = Writer::open(&dir.path().join("a.c1z")).unwrap();
-        w.start_sync(SyncType::Full).unwrap();
+        let mut w = full_sync(&dir.path().join("a.c1z"));
         w.put_resources(&[resource("user", "1"), resource("user", "2")])
             .unwrap();
         assert!(!w.conn.is_autocommit(), "the rows are not committed yet");
@@ -1341,8 +1337,7 @@ mod tests {
     #[test]
     fn resources_after_pages_by_rowid() {
         let dir = tempfile::tempdir().unwrap();
-        let mut w = Writer::open(&dir.path().join("a.c1z")).unwrap();
-        w.start_sync(SyncType::Full).unwrap();
+        let mut w = full_sync(&dir.path().join("a.c1z"));
         let users: Vec<Resource> = (0..25).map(|i| resource("user", &i.to_string())).collect();
         w.put_resources(&users).unwrap();
         w.put_resources(&[resource("group", "g")]).unwrap();
