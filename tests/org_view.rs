@@ -529,3 +529,27 @@ async fn diff_shows_revoked_tokens_and_ai_connections() {
     );
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn with_both_tokens_scim_groups_are_not_fetched_ahead() {
+    // With an admin token the organization view lists the groups, so SCIM's group listing is
+    // not the one after the users and its first page must not be fetched ahead. Pages of one
+    // user make the SCIM users' listing long enough to read ahead (and so to prime).
+    let sim = org_sim(vec![SimAdminToken::all_scopes(ADMIN_TOKEN)]).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("org.c1z");
+    let connector = both_views(&sim, ADMIN_TOKEN);
+    let opts = SyncOptions {
+        page_size: 1,
+        ..SyncOptions::default()
+    };
+    sync_to_file(&Local::new(connector), &out, opts)
+        .await
+        .expect("sync succeeds");
+    let c = sim.counters();
+    let get = |k: &str| c.get(k).copied().unwrap_or(0);
+    assert!(get("GET /Users") > 2, "the users come in several pages: {c:?}");
+    assert_eq!(get("GET /Groups"), 0, "{c:?}");
+    assert_eq!(ids_of(&out).resources, expected(true).resources);
+    sim.shutdown().await;
+}

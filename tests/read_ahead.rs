@@ -95,6 +95,55 @@ async fn pages_are_fetched_ahead_within_the_concurrency_cap_and_without_extra_re
 }
 
 #[tokio::test]
+async fn the_groups_first_page_is_on_its_way_before_the_users_listing_ends() {
+    // Without priming, the groups' first page would go out only once the engine had the
+    // users' last page: at least one latency after that page reached the simulator.
+    let config = SimConfig {
+        latency: LATENCY,
+        ..SimConfig::default()
+    };
+    let sim = start(workspace(), config).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    sync_with(&sim, 4, &dir.path().join("primed.c1z")).await;
+    let requests = sim.requests();
+    let arrivals = |endpoint: &str, first_page: bool| {
+        requests
+            .iter()
+            .filter(|r| r.endpoint == endpoint)
+            .filter(|r| {
+                !first_page
+                    || r.query
+                        .as_deref()
+                        .is_some_and(|q| q.split('&').any(|kv| kv == "startIndex=1"))
+            })
+            .map(|r| r.at)
+            .collect::<Vec<_>>()
+    };
+    let last_users = *arrivals("GET /Users", false).iter().max().expect("users");
+    let first_groups = arrivals("GET /Groups", true);
+    assert_eq!(first_groups.len(), 1, "the first page is fetched once");
+    assert!(
+        first_groups[0] < last_users + LATENCY,
+        "the groups' first page went out at {:?}, the users' last at {last_users:?}",
+        first_groups[0]
+    );
+    assert_eq!(list_counts(&sim), (1, 10, 3), "priming adds no request");
+
+    // A sync of the users alone leaves the groups alone.
+    sim.reset_counters();
+    let local = Local::new(connector_with(&sim, 4));
+    let opts = SyncOptions {
+        resource_types: Some(vec!["user".to_owned()]),
+        ..SyncOptions::default()
+    };
+    sync_to_file(&local, &dir.path().join("users.c1z"), opts)
+        .await
+        .expect("sync succeeds");
+    assert_eq!(list_counts(&sim), (1, 10, 0));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_server_that_serves_smaller_pages_costs_no_extra_requests() {
     // Notion may cap `count` below what was asked; read-ahead then steps by what it got.
     let config = SimConfig {

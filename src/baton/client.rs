@@ -41,6 +41,18 @@ pub trait ConnectorClient: Send + Sync {
         &self,
         req: v2::ResourcesServiceListResourcesRequest,
     ) -> Result<v2::ResourcesServiceListResourcesResponse>;
+    /// `ResourcesService.ListResources` for a sync that stores only the resource types in
+    /// `scope`: an in-process connector need not fetch ahead for a type the sync skips. The
+    /// default (and any remote client) ignores `scope`, as with
+    /// [`ConnectorClient::list_grants_scoped`].
+    async fn list_resources_scoped(
+        &self,
+        req: v2::ResourcesServiceListResourcesRequest,
+        scope: Option<&Arc<[String]>>,
+    ) -> Result<v2::ResourcesServiceListResourcesResponse> {
+        let _ = scope;
+        self.list_resources(req).await
+    }
     /// `EntitlementsService.ListEntitlements`.
     async fn list_entitlements(
         &self,
@@ -300,8 +312,17 @@ impl<C: Connector> ConnectorClient for Local<C> {
         &self,
         req: v2::ResourcesServiceListResourcesRequest,
     ) -> Result<v2::ResourcesServiceListResourcesResponse> {
+        self.list_resources_scoped(req, None).await
+    }
+
+    async fn list_resources_scoped(
+        &self,
+        req: v2::ResourcesServiceListResourcesRequest,
+        scope: Option<&Arc<[String]>>,
+    ) -> Result<v2::ResourcesServiceListResourcesResponse> {
         let syncer = self.syncer(&req.resource_type_id)?;
-        let page = page_request(req.page_size, &req.page_token)?;
+        let mut page = page_request(req.page_size, &req.page_token)?;
+        page.resource_types = scope.cloned();
         let out = syncer.list(req.parent_resource_id.as_ref(), &page).await?;
         check_progress(&page, &out.next_token)?;
         Ok(v2::ResourcesServiceListResourcesResponse {

@@ -28,8 +28,9 @@ pub struct PageRequest {
     pub size: u32,
     /// The resource types the calling sync stores, when it stores only some (an in-process
     /// sync with a type selection). A grant on another type's entitlement would be dropped by
-    /// the sync, so a syncer may skip producing it. `None`: all types (and always over gRPC,
-    /// whose requests carry no such field).
+    /// the sync, so a syncer may skip producing it; and a listing need not fetch ahead for a
+    /// type the sync will not list. `None`: all types (and always over gRPC, whose requests
+    /// carry no such field).
     pub resource_types: Option<Arc<[String]>>,
 }
 

@@ -237,7 +237,7 @@ struct Engine<'a> {
     out: PathBuf,
     /// Resources stored per type, the totals of the entitlement and grant phases.
     resource_counts: HashMap<String, u64>,
-    /// The selected resource types, told to the connector with each grants request.
+    /// The selected resource types, told to the connector with each listing and grants request.
     scope: Option<Arc<[String]>>,
     /// What the integrity pass dropped.
     dropped: DanglingGrants,
@@ -396,15 +396,16 @@ impl Engine<'_> {
         let mut total = 0usize;
         loop {
             self.check_cancel()?;
+            let req = v2::ResourcesServiceListResourcesRequest {
+                resource_type_id: type_id.to_owned(),
+                parent_resource_id: parent.clone(),
+                page_size: self.opts.page_size,
+                page_token: token.clone(),
+                ..Default::default()
+            };
             let resp = self
                 .client
-                .list_resources(v2::ResourcesServiceListResourcesRequest {
-                    resource_type_id: type_id.to_owned(),
-                    parent_resource_id: parent.clone(),
-                    page_size: self.opts.page_size,
-                    page_token: token.clone(),
-                    ..Default::default()
-                })
+                .list_resources_scoped(req, self.scope.as_ref())
                 .await
                 .map_err(|e| connector_err(format!("listing {type_id} resources"), e))?;
             // A resource may parent several types (one annotation each), as in the Go SDK.

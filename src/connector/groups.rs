@@ -16,14 +16,15 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
+use futures::future::BoxFuture;
 
 use super::lookup::{grant_user, group_members, id_of, user_principal};
-use super::paging::{self, Sessions};
+use super::paging::{self, Prime, Sessions};
 use super::{group_type, lock, map_error, types, user_type};
 use crate::baton::annotations::pack;
 use crate::baton::resource::{self, ProfileValue};
 use crate::baton::{ConnectorError, Page, PageRequest, ResourceSyncer, ids};
-use crate::notion::{self, Group, GroupId, Member, PatchOp};
+use crate::notion::{self, Group, GroupId, ListResponse, Member, PatchOp};
 use crate::pb::v2;
 use prost_types::Any;
 
@@ -52,6 +53,35 @@ impl GroupSyncer {
     /// Warnings for the run summary.
     pub fn warnings(&self) -> Vec<String> {
         lock(&self.drift).clone()
+    }
+
+    /// What fetches one page of groups (their members included): for listing, reading ahead
+    /// and priming alike.
+    fn fetch(
+        &self,
+    ) -> impl Fn(
+        notion::PageRequest,
+    ) -> BoxFuture<'static, Result<ListResponse<Group>, notion::Error>>
+    + use<> {
+        let client = self.client.clone();
+        move |req| {
+            let client = client.clone();
+            Box::pin(async move {
+                client
+                    .groups()
+                    .list()
+                    .start_index(req.start_index)
+                    .count(req.count)
+                    .send()
+                    .await
+            })
+        }
+    }
+}
+
+impl Prime for GroupSyncer {
+    fn prime(&self, page_size: u32) {
+        self.sessions.prime(page_size, self.fetch());
     }
 }
 
@@ -143,18 +173,7 @@ impl ResourceSyncer for GroupSyncer {
             page,
             "groups",
             &self.drift,
-            |req| {
-                let client = self.client.clone();
-                async move {
-                    client
-                        .groups()
-                        .list()
-                        .start_index(req.start_index)
-                        .count(req.count)
-                        .send()
-                        .await
-                }
-            },
+            self.fetch(),
             |g: &Group| g.id.as_str(),
             |g| {
                 let members = g.members.as_deref().map(user_members);

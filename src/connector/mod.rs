@@ -79,13 +79,20 @@ impl NotionConnector {
     pub fn with_deprovision_mode(client: notion::Client, mode: provision::DeprovisionMode) -> Self {
         // Users count the seats that roles report.
         let seats = Arc::new(seats::SeatTally::default());
+        let users = Arc::new(
+            users::UserSyncer::new(client.clone(), seats.clone()).with_deprovision_mode(mode),
+        );
+        let groups = Arc::new(groups::GroupSyncer::new(client.clone()));
+        // The engine lists the groups right after the users (the order of `syncers`).
+        let primer: Arc<dyn paging::Prime> = groups.clone();
+        users.then_list(Some(paging::NextListing::new(
+            types::GROUP,
+            Arc::downgrade(&primer),
+        )));
         NotionConnector {
             scim: Some(ScimView {
-                users: Arc::new(
-                    users::UserSyncer::new(client.clone(), seats.clone())
-                        .with_deprovision_mode(mode),
-                ),
-                groups: Arc::new(groups::GroupSyncer::new(client.clone())),
+                users,
+                groups,
                 roles: Arc::new(roles::RoleSyncer::new(client.clone(), seats)),
                 client,
             }),
@@ -104,6 +111,10 @@ impl NotionConnector {
 
     /// This connector with the organization view over `admin` merged in.
     pub fn with_organization(mut self, admin: org::model::AdminClient) -> Self {
+        // The organization view lists its own groups after the users: SCIM's are not next.
+        if let Some(s) = &self.scim {
+            s.users.then_list(None);
+        }
         let scim = self.scim.as_ref().map(|s| ScimSyncers {
             users: s.users.clone(),
             groups: s.groups.clone(),

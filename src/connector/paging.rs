@@ -6,10 +6,18 @@
 //! requests) and the `totalResults` history. A token whose session is unknown (another process,
 //! a restart, an evicted session) resumes statelessly from its `startIndex`, so a token is
 //! always honoured. Anything that does not decode is an `InvalidArgument`, never a panic.
+//!
+//! Two kinds of fetching ahead hide Notion's latency from the engine, which asks for one page
+//! at a time: within a listing, the next pages once the first reveals `totalResults`
+//! ([`Sessions`]); and across listings, the first page of the listing the engine asks for next
+//! (the groups after the users), once the current listing's last page is on its way
+//! ([`NextListing`]) — otherwise every listing would begin with a round trip in which nothing
+//! else is in flight.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, Weak};
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -27,6 +35,10 @@ use crate::notion::{self, ListResponse, Pager};
 pub const SCIM_MAX_PAGE: u32 = 100;
 /// How many listings may be in progress at once before the oldest is forgotten.
 const MAX_SESSIONS: usize = 64;
+/// How long a first page fetched ahead ([`Sessions::prime`]) may wait for its listing: the
+/// engine starts the next listing as soon as the current one ends, so a primed page older than
+/// this was not wanted (a failed or cancelled sync) and is fetched afresh instead.
+const PRIMED_FOR: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
 struct Cursor {
@@ -96,6 +108,38 @@ struct Session<R> {
     /// Pages requested before they were asked for, by `startIndex`. Dropping a handle aborts
     /// its request, so a forgotten or finished listing leaves nothing running.
     ahead: BTreeMap<u32, AbortOnDropHandle<Fetched<R>>>,
+    /// Whether the next listing's first page has been asked for (once per listing).
+    primed_next: bool,
+}
+
+/// A first page fetched before its listing began (see [`Sessions::prime`]).
+struct Primed<R> {
+    page_size: u32,
+    at: Instant,
+    handle: AbortOnDropHandle<Fetched<R>>,
+}
+
+/// A listing that can fetch its first page before the engine asks for it.
+pub trait Prime: Send + Sync {
+    /// Starts fetching the first page of `page_size` records (a no-op when one is on its way).
+    fn prime(&self, page_size: u32);
+}
+
+/// The listing the engine asks for after this one: the resource type it lists, and the syncer
+/// that primes it. Held weakly, so that syncers pointing at each other cannot leak.
+pub struct NextListing {
+    resource_type: &'static str,
+    syncer: Weak<dyn Prime>,
+}
+
+impl NextListing {
+    /// The listing of `resource_type` by `syncer`.
+    pub fn new(resource_type: &'static str, syncer: Weak<dyn Prime>) -> Self {
+        NextListing {
+            resource_type,
+            syncer,
+        }
+    }
 }
 
 type Fetched<R> = Result<ListResponse<R>, notion::Error>;
@@ -112,6 +156,10 @@ pub struct Sessions<R> {
     next: AtomicU64,
     entries: Mutex<HashMap<u64, Session<R>>>,
     window: usize,
+    /// The first page of the next listing of this kind, fetched ahead.
+    primed: Mutex<Option<Primed<R>>>,
+    /// The listing that follows this kind's, primed when this one's last page is on its way.
+    then: Mutex<Option<NextListing>>,
 }
 
 impl<R> Default for Sessions<R> {
@@ -127,6 +175,61 @@ impl<R> Sessions<R> {
             next: AtomicU64::new(0),
             entries: Mutex::new(HashMap::new()),
             window,
+            primed: Mutex::new(None),
+            then: Mutex::new(None),
+        }
+    }
+
+    /// Sets (or, with `None`, clears) the listing the engine asks for after this kind's.
+    pub fn then(&self, next: Option<NextListing>) {
+        *super::lock(&self.then) = next;
+    }
+
+    /// Starts fetching the first page of the next listing (`page_size` records, `fetch` making
+    /// the request), so that it is on its way before the engine asks for it. At most one is
+    /// kept; nothing happens with read-ahead off, or while a fresh one of that size waits.
+    pub fn prime<F, Fut>(&self, page_size: u32, fetch: F)
+    where
+        R: Send + 'static,
+        F: FnOnce(notion::PageRequest) -> Fut,
+        Fut: Future<Output = Fetched<R>> + Send + 'static,
+    {
+        if self.window == 0 {
+            return;
+        }
+        let mut primed = super::lock(&self.primed);
+        if primed
+            .as_ref()
+            .is_some_and(|p| p.page_size == page_size && p.at.elapsed() < PRIMED_FOR)
+        {
+            return;
+        }
+        let first = notion::PageRequest {
+            start_index: 1,
+            count: page_size,
+        };
+        *primed = Some(Primed {
+            page_size,
+            at: Instant::now(),
+            handle: AbortOnDropHandle::new(tokio::spawn(fetch(first))),
+        });
+    }
+
+    /// Takes the primed first page for a listing of `page_size`, when one is fresh (a stale or
+    /// other-sized one is dropped, which aborts it).
+    fn take_primed(&self, page_size: u32) -> Option<AbortOnDropHandle<Fetched<R>>> {
+        let primed = super::lock(&self.primed).take()?;
+        (primed.page_size == page_size && primed.at.elapsed() < PRIMED_FOR).then_some(primed.handle)
+    }
+
+    /// Primes the next listing, when there is one and the caller's sync stores its type.
+    fn prime_next(&self, page: &PageRequest, page_size: u32) {
+        let syncer = super::lock(&self.then)
+            .as_ref()
+            .filter(|n| page.syncs(n.resource_type))
+            .and_then(|n| n.syncer.upgrade());
+        if let Some(syncer) = syncer {
+            syncer.prime(page_size);
         }
     }
 
@@ -139,7 +242,12 @@ impl<R> Sessions<R> {
                 // are unlikely to collide with this one's.
                 let base = self.next.fetch_add(1, Ordering::Relaxed);
                 let id = base.wrapping_add(session_salt());
-                Ok((id, Session::new(Pager::new(scim_page_size(req)))))
+                let size = scim_page_size(req);
+                let mut session = Session::new(Pager::new(size));
+                if let Some(first) = self.take_primed(size) {
+                    session.ahead.insert(1, first);
+                }
+                Ok((id, session))
             }
             Some(pos) => {
                 let found = self.lock().remove(&pos.session);
@@ -182,6 +290,7 @@ impl<R> Session<R> {
             pager,
             stride: None,
             ahead: BTreeMap::new(),
+            primed_next: false,
         }
     }
 
@@ -250,6 +359,12 @@ where
     match session.pager.next_request() {
         Some(next) if !session.pager.is_done() => {
             read_ahead(&mut session, sessions.window, &fetch);
+            // The plan falls short of the window once it reaches the listing's end: the last
+            // page is on its way, and the engine will ask for the next listing soon.
+            if !session.primed_next && session.plan(sessions.window).len() < sessions.window {
+                session.primed_next = true;
+                sessions.prime_next(page, next.count);
+            }
             let token = encode(&Position {
                 session: session_id,
                 start_index: next.start_index,
@@ -297,81 +412,4 @@ fn session_salt() -> u64 {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tokens_round_trip() {
-        let pos = Position {
-            session: 7,
-            start_index: 101,
-            page_size: 100,
-        };
-        assert_eq!(decode(&encode(&pos)).expect("decodes"), Some(pos));
-        assert_eq!(decode("").expect("empty"), None);
-    }
-
-    #[test]
-    fn tampered_tokens_are_invalid_arguments() {
-        for bad in [
-            "garbage!!",
-            "eyJ2IjoxfQ",
-            &URL_SAFE_NO_PAD.encode(br#"{"v":1,"s":1,"i":0,"n":100}"#),
-        ] {
-            let err = decode(bad).expect_err(bad);
-            assert_eq!(err.code, crate::baton::Code::InvalidArgument);
-        }
-        let huge = URL_SAFE_NO_PAD.encode(br#"{"v":1,"s":1,"i":1,"n":1000}"#);
-        assert!(decode(&huge).is_err());
-    }
-
-    fn planned(session: &Session<()>, window: usize) -> Vec<u32> {
-        session.plan(window).iter().map(|r| r.start_index).collect()
-    }
-
-    #[test]
-    fn read_ahead_plans_the_next_pages_within_the_total() {
-        let mut s = Session::<()>::new(Pager::new(100));
-        assert!(
-            planned(&s, 4).is_empty(),
-            "nothing before the total is known"
-        );
-        let page: Vec<String> = (0..100).map(|i| format!("u{i}")).collect();
-        let ids: Vec<&str> = page.iter().map(String::as_str).collect();
-        s.pager.accept(&ids, Some(350));
-        s.stride = Some(100);
-        assert_eq!(planned(&s, 4), [101, 201, 301]);
-        assert_eq!(planned(&s, 2), [101, 201]);
-        assert!(planned(&s, 0).is_empty());
-    }
-
-    #[test]
-    fn read_ahead_follows_a_server_that_serves_smaller_pages() {
-        let mut s = Session::<()>::new(Pager::new(100));
-        let page: Vec<String> = (0..30).map(|i| format!("u{i}")).collect();
-        let ids: Vec<&str> = page.iter().map(String::as_str).collect();
-        s.pager.accept(&ids, Some(100));
-        s.stride = Some(30);
-        assert_eq!(planned(&s, 8), [31, 61, 91]);
-    }
-
-    #[test]
-    fn read_ahead_stops_without_a_total() {
-        let mut s = Session::<()>::new(Pager::new(10));
-        let page: Vec<String> = (0..10).map(|i| format!("u{i}")).collect();
-        let ids: Vec<&str> = page.iter().map(String::as_str).collect();
-        s.pager.accept(&ids, None);
-        s.stride = Some(10);
-        assert!(planned(&s, 4).is_empty());
-    }
-
-    #[test]
-    fn page_sizes_are_capped_at_the_scim_maximum() {
-        let mut req = PageRequest::first();
-        assert_eq!(scim_page_size(&req), 100);
-        req.size = 250;
-        assert_eq!(scim_page_size(&req), 100);
-        req.size = 10;
-        assert_eq!(scim_page_size(&req), 10);
-    }
-}
+mod tests;

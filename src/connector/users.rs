@@ -73,6 +73,12 @@ impl UserSyncer {
         self
     }
 
+    /// Sets (or clears) the listing the engine asks for after the users, whose first page is
+    /// fetched once the users' last page is on its way (see [`paging::NextListing`]).
+    pub fn then_list(&self, next: Option<paging::NextListing>) {
+        self.sessions.then(next);
+    }
+
     /// Warnings for the run summary.
     pub fn warnings(&self) -> Vec<String> {
         let mut out: Vec<String> = lock(&self.warned_roles)
