@@ -548,7 +548,10 @@ async fn with_both_tokens_scim_groups_are_not_fetched_ahead() {
         .expect("sync succeeds");
     let c = sim.counters();
     let get = |k: &str| c.get(k).copied().unwrap_or(0);
-    assert!(get("GET /Users") > 2, "the users come in several pages: {c:?}");
+    assert!(
+        get("GET /Users") > 2,
+        "the users come in several pages: {c:?}"
+    );
     assert_eq!(get("GET /Groups"), 0, "{c:?}");
     assert_eq!(ids_of(&out).resources, expected(true).resources);
     sim.shutdown().await;

@@ -298,8 +298,8 @@ mod tests {
     fn rate_limit_flags() {
         let cli = Cli::try_parse_from(["baton-notion"]).expect("parses");
         assert_eq!(cli.sync.requests_per_second, None, "adaptive by default");
-        assert_eq!(cli.sync.max_requests_per_second, 150);
-        assert_eq!(cli.sync.max_concurrency, 8);
+        assert_eq!(cli.sync.max_requests_per_second, 200);
+        assert_eq!(cli.sync.max_concurrency, 12);
         assert_eq!(
             cli.sync.max_retries + 1,
             notion::RetryConfig::default().max_attempts
