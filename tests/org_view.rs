@@ -556,3 +556,57 @@ async fn with_both_tokens_scim_groups_are_not_fetched_ahead() {
     assert_eq!(ids_of(&out).resources, expected(true).resources);
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_admin_api_members_load_while_scim_users_are_listed() {
+    // The Admin API's members (cursor-paged, one round trip after another) and SCIM's users
+    // have separate limits: the former must not wait for the latter. Without the background
+    // load, the first Admin members request would go out only once the engine had SCIM's last
+    // page, at least one latency after that page reached the simulator.
+    let latency = std::time::Duration::from_millis(100);
+    let dataset = Dataset::reference();
+    let config = SimConfig {
+        organization: Some(Organization::reference(&dataset)),
+        admin_tokens: vec![SimAdminToken::all_scopes(ADMIN_TOKEN)],
+        latency,
+        ..SimConfig::default()
+    };
+    let sim = start(dataset, config).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("org.c1z");
+    let opts = SyncOptions {
+        page_size: 1,
+        ..SyncOptions::default()
+    };
+    sync_to_file(&Local::new(both_views(&sim, ADMIN_TOKEN)), &out, opts)
+        .await
+        .expect("sync succeeds");
+    let requests = sim.requests();
+    let arrivals = |endpoint: &str| {
+        requests
+            .iter()
+            .filter(|r| r.endpoint == endpoint)
+            .map(|r| r.at)
+            .collect::<Vec<_>>()
+    };
+    let scim = arrivals("GET /Users");
+    let admin = arrivals("GET /admin/v1/spaces/{space_id}/users");
+    assert!(scim.len() > 2, "SCIM's users come in several pages");
+    let (last_scim, first_admin) = (scim.iter().max(), admin.iter().min());
+    let (Some(&last_scim), Some(&first_admin)) = (last_scim, first_admin) else {
+        panic!("both listings ran: {requests:?}");
+    };
+    assert!(
+        first_admin < last_scim + latency,
+        "the Admin members went out at {first_admin:?}, SCIM's last page at {last_scim:?}"
+    );
+    // The same requests as ever, and the same artifact.
+    let c = sim.counters();
+    assert_eq!(c.get("GET /admin/v1/spaces/{space_id}/users"), Some(&2));
+    assert_eq!(
+        c.get("GET /admin/v1/spaces/{space_id}/groups/{group_id}/members"),
+        Some(&3)
+    );
+    assert_eq!(ids_of(&out).grants, expected(true).grants);
+    sim.shutdown().await;
+}
