@@ -119,6 +119,14 @@ struct Primed<R> {
     handle: AbortOnDropHandle<Fetched<R>>,
 }
 
+impl<R> Primed<R> {
+    /// Whether it can serve as the first page of a listing of `page_size` now (fresh, and of
+    /// that size).
+    fn fits(&self, page_size: u32) -> bool {
+        self.page_size == page_size && self.at.elapsed() < PRIMED_FOR
+    }
+}
+
 /// A listing that can fetch its first page before the engine asks for it.
 pub trait Prime: Send + Sync {
     /// Starts fetching the first page of `page_size` records (a no-op when one is on its way).
@@ -198,10 +206,7 @@ impl<R> Sessions<R> {
             return;
         }
         let mut primed = super::lock(&self.primed);
-        if primed
-            .as_ref()
-            .is_some_and(|p| p.page_size == page_size && p.at.elapsed() < PRIMED_FOR)
-        {
+        if primed.as_ref().is_some_and(|p| p.fits(page_size)) {
             return;
         }
         let first = notion::PageRequest {
@@ -219,7 +224,7 @@ impl<R> Sessions<R> {
     /// other-sized one is dropped, which aborts it).
     fn take_primed(&self, page_size: u32) -> Option<AbortOnDropHandle<Fetched<R>>> {
         let primed = super::lock(&self.primed).take()?;
-        (primed.page_size == page_size && primed.at.elapsed() < PRIMED_FOR).then_some(primed.handle)
+        primed.fits(page_size).then_some(primed.handle)
     }
 
     /// Primes the next listing, when there is one and the caller's sync stores its type.
@@ -358,10 +363,9 @@ where
     let items = fresh.into_iter().map(|i| map(&resp.resources[i])).collect();
     match session.pager.next_request() {
         Some(next) if !session.pager.is_done() => {
-            read_ahead(&mut session, sessions.window, &fetch);
-            // The plan falls short of the window once it reaches the listing's end: the last
-            // page is on its way, and the engine will ask for the next listing soon.
-            if !session.primed_next && session.plan(sessions.window).len() < sessions.window {
+            // Once the last page is on its way, the engine will ask for the next listing soon.
+            let reaches_end = read_ahead(&mut session, sessions.window, &fetch);
+            if reaches_end && !session.primed_next {
                 session.primed_next = true;
                 sessions.prime_next(page, next.count);
             }
@@ -385,14 +389,16 @@ where
 }
 
 /// Tops the session's read-ahead up to its plan, and drops (aborts) pages the plan no longer
-/// wants — after a short page, say, the next pages start elsewhere.
-fn read_ahead<R, F, Fut>(session: &mut Session<R>, window: usize, fetch: &F)
+/// wants — after a short page, say, the next pages start elsewhere. Returns whether the plan
+/// reaches the listing's end (it falls short of the window): the last page is on its way.
+fn read_ahead<R, F, Fut>(session: &mut Session<R>, window: usize, fetch: &F) -> bool
 where
     R: Send + 'static,
     F: Fn(notion::PageRequest) -> Fut,
     Fut: Future<Output = Fetched<R>> + Send + 'static,
 {
     let plan = session.plan(window);
+    let reaches_end = plan.len() < window;
     session
         .ahead
         .retain(|start, _| plan.iter().any(|p| p.start_index == *start));
@@ -403,6 +409,7 @@ where
             slot.insert(AbortOnDropHandle::new(tokio::spawn(fetch(req))));
         }
     }
+    reaches_end
 }
 
 fn session_salt() -> u64 {
